@@ -1,0 +1,2 @@
+// JSON DOM (stub until implemented).
+#include "common/json.h"

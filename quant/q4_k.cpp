@@ -1,14 +1,79 @@
-// Scalar reference for Q4_K: dequantize, quantize, dot product.
+// Scalar reference for Q4_K: dequantize, quantize (Ref and imatrix recipes), dot product with Q8_K.
 #include "quant/q4_k.h"
 
-#include "common/error.h"
+#include "common/fp16.h"
+#include "quant/k_common.h"
+#include "quant/q8_k.h"
 
 namespace kq {
 
-void dequantize_row_q4_k(const void*, float*, int64_t) { throw Error("dequantize_row_q4_k: not implemented"); }
+namespace {
 
-void quantize_row_q4_k(const float*, void*, int64_t, const float*) { throw Error("quantize_row_q4_k: not implemented"); }
+// Level of element e: sub-blocks 2c and 2c+1 share bytes 32c..32c+31 (low, then high nibbles).
+inline int q4_level(const BlockQ4K& b, int e) {
+  const int c = e / 64, r = e % 64;
+  return r < 32 ? (b.qs[32 * c + r] & 0x0F) : (b.qs[32 * c + r - 32] >> 4);
+}
 
-float dot_q4_k_q8_k(int64_t, const void*, const void*) { throw Error("dot_q4_k_q8_k: not implemented"); }
+}  // namespace
+
+void dequantize_row_q4_k(const void* src, float* dst, int64_t n) {
+  const int64_t nb = k_blocks(n, "dequantize_row_q4_k");
+  const auto* blocks = static_cast<const BlockQ4K*>(src);
+  for (int64_t ib = 0; ib < nb; ++ib) {
+    const BlockQ4K& b = blocks[ib];
+    const float d = fp16_to_fp32(b.d);
+    const float dmin = fp16_to_fp32(b.dmin);
+    float* y = dst + ib * 256;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      get_scale_min_k4(j, b.scales, &sc, &m);
+      // Products in ggml's order: (d*sc)*q - (dmin*m).
+      const float dl = d * float(sc);
+      const float ml = dmin * float(m);
+      for (int i = 0; i < 32; ++i) y[32 * j + i] = dl * float(q4_level(b, 32 * j + i)) - ml;
+    }
+  }
+}
+
+void quantize_row_q4_k(const float* src, void* dst, int64_t n, const float* importance) {
+  const int64_t nb = k_blocks(n, "quantize_row_q4_k");
+  auto* blocks = static_cast<BlockQ4K*>(dst);
+  for (int64_t ib = 0; ib < nb; ++ib) {
+    BlockQ4K& b = blocks[ib];
+    uint8_t L[256];
+    quantize_k4_block(src + ib * 256, importance ? importance + ib * 256 : nullptr, 15, -1.0f, 0.1f, 20, b.scales,
+                      &b.d, &b.dmin, L);
+    for (int c = 0; c < 4; ++c) {
+      for (int l = 0; l < 32; ++l) b.qs[32 * c + l] = uint8_t(L[64 * c + l] | (L[64 * c + l + 32] << 4));
+    }
+  }
+}
+
+float dot_q4_k_q8_k(int64_t n, const void* x, const void* y) {
+  const int64_t nb = k_blocks(n, "dot_q4_k_q8_k");
+  const auto* xb = static_cast<const BlockQ4K*>(x);
+  const auto* yb = static_cast<const BlockQ8K*>(y);
+  float sum = 0;
+  for (int64_t ib = 0; ib < nb; ++ib) {
+    const BlockQ4K& a = xb[ib];
+    const BlockQ8K& v = yb[ib];
+    int32_t sum_q = 0;
+    int32_t sum_mins = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      get_scale_min_k4(j, a.scales, &sc, &m);
+      int32_t sub = 0;
+      for (int i = 0; i < 32; ++i) sub += int32_t(v.qs[32 * j + i]) * q4_level(a, 32 * j + i);
+      sum_q += sc * sub;
+      // Min term from the activation's per-16 sums: two bsums cover one 32-element sub-block.
+      sum_mins += m * (int32_t(v.bsums[2 * j]) + int32_t(v.bsums[2 * j + 1]));
+    }
+    const float dall = v.d * fp16_to_fp32(a.d);
+    const float dmin = v.d * fp16_to_fp32(a.dmin);
+    sum += dall * float(sum_q) - dmin * float(sum_mins);
+  }
+  return sum;
+}
 
 }  // namespace kq

@@ -1,0 +1,82 @@
+// Helpers shared by the k-quant scalar references: row-length checks and Q4_K/Q5_K 6-bit scale packing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/error.h"
+
+namespace kq {
+
+constexpr int64_t kSuperBlock = 256;  // elements per k-quant super-block
+
+// Returns the number of 256-element super-blocks in a row of n values; a partial block is an error.
+inline int64_t k_blocks(int64_t n, const char* who) {
+  if (n < 0 || n % kSuperBlock != 0) {
+    throw Error(std::string(who) + ": row length " + std::to_string(n) + " is not a multiple of 256");
+  }
+  return n / kSuperBlock;
+}
+
+// Reads the 6-bit scale and min of sub-block j (0..7) from the 12-byte Q4_K/Q5_K scales field.
+inline void get_scale_min_k4(int j, const uint8_t* b, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = b[j] & 63;
+    *m = b[j + 4] & 63;
+  } else {
+    // Low nibbles live in b[8..11]; the top two bits ride in the spare bits 6-7 of b[0..7].
+    *sc = uint8_t((b[j + 4] & 0x0F) | ((b[j - 4] >> 6) << 4));
+    *m = uint8_t((b[j + 4] >> 4) | ((b[j] >> 6) << 4));
+  }
+}
+
+// Packs eight 6-bit scales and mins (each 0..63) into the 12-byte Q4_K/Q5_K scales field.
+inline void set_scales_mins_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* b) {
+  for (int j = 0; j < 4; ++j) {
+    b[j] = ls[j];
+    b[j + 4] = lm[j];
+  }
+  for (int j = 4; j < 8; ++j) {
+    b[j + 4] = uint8_t((ls[j] & 0x0F) | ((lm[j] & 0x0F) << 4));
+    b[j - 4] = uint8_t(b[j - 4] | ((ls[j] >> 4) << 6));
+    b[j] = uint8_t(b[j] | ((lm[j] >> 4) << 6));
+  }
+}
+
+// Reads the 6-bit scale u_j (0..63, stored with offset 32) of sub-block j (0..15) of a Q3_K block.
+inline int get_scale_q3k(int j, const uint8_t* b) {
+  const int low = j < 8 ? (b[j] & 0x0F) : (b[j - 8] >> 4);
+  const int high = (b[8 + j % 4] >> (2 * (j / 4))) & 3;
+  return low | (high << 4);
+}
+
+// Packs sixteen 6-bit values (0..63) into the 12-byte Q3_K scales field.
+inline void set_scales_q3k(const uint8_t* u, uint8_t* b) {
+  for (int k = 0; k < 12; ++k) b[k] = 0;
+  for (int j = 0; j < 16; ++j) {
+    if (j < 8) {
+      b[j] = uint8_t(b[j] | (u[j] & 0x0F));
+    } else {
+      b[j - 8] = uint8_t(b[j - 8] | ((u[j] & 0x0F) << 4));
+    }
+    b[8 + j % 4] = uint8_t(b[8 + j % 4] | ((u[j] >> 4) << (2 * (j / 4))));
+  }
+}
+
+// Quantizes one 256-value block for Q4_K / Q5_K (8 sub-blocks of 32, levels 0..nmax): fills the
+// 12-byte scales field, the f16 d / dmin, and the final levels L[256]. qw is null (Ref recipe,
+// search parameters rmin/rdelta/nstep) or the block's 256 importance values (IM recipe).
+void quantize_k4_block(const float* x, const float* qw, int nmax, float rmin, float rdelta, int nstep,
+                       uint8_t* scales, uint16_t* d, uint16_t* dmin, uint8_t* L);
+
+// Packs 256 2-bit values (0..3) the Q2_K / Q3_K way: byte 32h+l holds elements 128h+l+32s at bits 2s.
+inline void pack_2bit(const uint8_t* L, uint8_t* qs) {
+  for (int h = 0; h < 2; ++h) {
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t* e = L + 128 * h + l;
+      qs[32 * h + l] = uint8_t((e[0] & 3) | ((e[32] & 3) << 2) | ((e[64] & 3) << 4) | ((e[96] & 3) << 6));
+    }
+  }
+}
+
+}  // namespace kq

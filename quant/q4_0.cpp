@@ -1,14 +1,95 @@
-// Scalar reference for Q4_0: dequantize, quantize, dot product.
+// Scalar reference for Q4_0: dequantize, quantize (reference and imatrix recipes), dot with Q8_0.
 #include "quant/q4_0.h"
 
-#include "common/error.h"
+#include <algorithm>
+#include <cmath>
+
+#include "common/fp16.h"
+#include "quant/q8_0.h"
+#include "quant/registry.h"
+#include "quant/scale_search.h"
 
 namespace kq {
 
-void dequantize_row_q4_0(const void*, float*, int64_t) { throw Error("dequantize_row_q4_0: not implemented"); }
+namespace {
 
-void quantize_row_q4_0(const float*, void*, int64_t, const float*) { throw Error("quantize_row_q4_0: not implemented"); }
+// Quantizes one block the llama.cpp reference way: the signed extreme maps to level 0 (-8).
+void quantize_block_ref(const float* x, BlockQ4_0& y) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < 32; ++j) {
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  const float d = max / -8.0f;
+  // Guard 1/d overflowing for |max| below ~1e-37: such blocks store d = 0 anyway.
+  const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
+  y.d = fp32_to_fp16(d);
+  for (int j = 0; j < 16; ++j) {
+    // x*id lies in [-8, 8], so +8.5 is positive and truncation rounds half up.
+    const int q0 = std::min(15, int(x[j] * id + 8.5f));
+    const int q1 = std::min(15, int(x[j + 16] * id + 8.5f));
+    y.qs[j] = uint8_t(q0 | (q1 << 4));
+  }
+}
 
-float dot_q4_0_q8_0(int64_t, const void*, const void*) { throw Error("dot_q4_0_q8_0: not implemented"); }
+// Quantizes one block with per-element weights w (formats.md C.3, legacy types with an imatrix).
+void quantize_block_weighted(const float* x, const float* w, BlockQ4_0& y) {
+  int8_t L[32];
+  const float d = make_qx_quants(32, 8, x, L, 1, w);
+  y.d = fp32_to_fp16(d);
+  for (int j = 0; j < 16; ++j) y.qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
+}
+
+}  // namespace
+
+void dequantize_row_q4_0(const void* src, float* dst, int64_t n) {
+  const int64_t nb = int64_t(row_size(QType::Q4_0, n) / sizeof(BlockQ4_0));
+  const BlockQ4_0* x = static_cast<const BlockQ4_0*>(src);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float d = fp16_to_fp32(x[b].d);
+    for (int j = 0; j < 16; ++j) {
+      dst[b * 32 + j] = float((x[b].qs[j] & 0x0F) - 8) * d;
+      dst[b * 32 + j + 16] = float((x[b].qs[j] >> 4) - 8) * d;
+    }
+  }
+}
+
+void quantize_row_q4_0(const float* src, void* dst, int64_t n, const float* importance) {
+  const int64_t nb = int64_t(row_size(QType::Q4_0, n) / sizeof(BlockQ4_0));
+  BlockQ4_0* y = static_cast<BlockQ4_0*>(dst);
+  if (!importance) {
+    for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
+    return;
+  }
+  // sigma^2 over the whole row keeps small elements from getting zero weight.
+  float sum_x2 = 0.0f;
+  for (int64_t j = 0; j < n; ++j) sum_x2 += src[j] * src[j];
+  const float sigma2 = sum_x2 / float(n);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* x = src + b * 32;
+    float w[32];
+    for (int j = 0; j < 32; ++j) w[j] = importance[b * 32 + j] * std::sqrt(sigma2 + x[j] * x[j]);
+    quantize_block_weighted(x, w, y[b]);
+  }
+}
+
+float dot_q4_0_q8_0(int64_t n, const void* vx, const void* vy) {
+  const int64_t nb = int64_t(row_size(QType::Q4_0, n) / sizeof(BlockQ4_0));
+  const BlockQ4_0* x = static_cast<const BlockQ4_0*>(vx);
+  const BlockQ8_0* y = static_cast<const BlockQ8_0*>(vy);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    int sumi = 0;
+    for (int j = 0; j < 16; ++j) {
+      sumi += ((x[b].qs[j] & 0x0F) - 8) * int(y[b].qs[j]);
+      sumi += ((x[b].qs[j] >> 4) - 8) * int(y[b].qs[j + 16]);
+    }
+    // ggml's generic order for Q4_0: (sumi*d_x)*d_y, two roundings.
+    sum += float(sumi) * fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d);
+  }
+  return sum;
+}
 
 }  // namespace kq

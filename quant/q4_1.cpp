@@ -1,14 +1,93 @@
-// Scalar reference for Q4_1: dequantize, quantize, dot product.
+// Scalar reference for Q4_1: dequantize, quantize (reference and imatrix recipes), dot with Q8_1.
 #include "quant/q4_1.h"
 
-#include "common/error.h"
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+#include "common/fp16.h"
+#include "quant/q8_1.h"
+#include "quant/registry.h"
+#include "quant/scale_search.h"
 
 namespace kq {
 
-void dequantize_row_q4_1(const void*, float*, int64_t) { throw Error("dequantize_row_q4_1: not implemented"); }
+namespace {
 
-void quantize_row_q4_1(const float*, void*, int64_t, const float*) { throw Error("quantize_row_q4_1: not implemented"); }
+// Quantizes one block the llama.cpp reference way: x ~ d*q + min with the true min and max.
+void quantize_block_ref(const float* x, BlockQ4_1& y) {
+  float min = FLT_MAX, max = -FLT_MAX;
+  for (int j = 0; j < 32; ++j) {
+    min = std::min(min, x[j]);
+    max = std::max(max, x[j]);
+  }
+  const float d = (max - min) / 15.0f;
+  // Guard 1/d overflowing when the range is below ~1e-37: such blocks store d = 0 anyway.
+  const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
+  y.d = fp32_to_fp16(d);
+  y.m = fp32_to_fp16(min);
+  for (int j = 0; j < 16; ++j) {
+    // (x - min)*id lies in [0, 15], so truncating +0.5 rounds half up.
+    const int q0 = std::min(15, int((x[j] - min) * id + 0.5f));
+    const int q1 = std::min(15, int((x[j + 16] - min) * id + 0.5f));
+    y.qs[j] = uint8_t(q0 | (q1 << 4));
+  }
+}
 
-float dot_q4_1_q8_1(int64_t, const void*, const void*) { throw Error("dot_q4_1_q8_1: not implemented"); }
+}  // namespace
+
+void dequantize_row_q4_1(const void* src, float* dst, int64_t n) {
+  const int64_t nb = int64_t(row_size(QType::Q4_1, n) / sizeof(BlockQ4_1));
+  const BlockQ4_1* x = static_cast<const BlockQ4_1*>(src);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float d = fp16_to_fp32(x[b].d);
+    const float m = fp16_to_fp32(x[b].m);
+    for (int j = 0; j < 16; ++j) {
+      dst[b * 32 + j] = float(x[b].qs[j] & 0x0F) * d + m;
+      dst[b * 32 + j + 16] = float(x[b].qs[j] >> 4) * d + m;
+    }
+  }
+}
+
+void quantize_row_q4_1(const float* src, void* dst, int64_t n, const float* importance) {
+  const int64_t nb = int64_t(row_size(QType::Q4_1, n) / sizeof(BlockQ4_1));
+  BlockQ4_1* y = static_cast<BlockQ4_1*>(dst);
+  if (!importance) {
+    for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
+    return;
+  }
+  // sigma^2 over the whole row keeps small elements from getting zero weight.
+  float sum_x2 = 0.0f;
+  for (int64_t j = 0; j < n; ++j) sum_x2 += src[j] * src[j];
+  const float sigma2 = sum_x2 / float(n);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* x = src + b * 32;
+    float w[32];
+    for (int j = 0; j < 32; ++j) w[j] = importance[b * 32 + j] * std::sqrt(sigma2 + x[j] * x[j]);
+    uint8_t L[32], Laux[32];
+    float the_min = 0.0f;
+    const float d = make_qkx3_quants(32, 15, x, w, L, &the_min, Laux, -0.9f, 0.05f, 36, false);
+    y[b].d = fp32_to_fp16(d);
+    y[b].m = fp32_to_fp16(-the_min);
+    for (int j = 0; j < 16; ++j) y[b].qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
+  }
+}
+
+float dot_q4_1_q8_1(int64_t n, const void* vx, const void* vy) {
+  const int64_t nb = int64_t(row_size(QType::Q4_1, n) / sizeof(BlockQ4_1));
+  const BlockQ4_1* x = static_cast<const BlockQ4_1*>(vx);
+  const BlockQ8_1* y = static_cast<const BlockQ8_1*>(vy);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    int sumi = 0;
+    for (int j = 0; j < 16; ++j) {
+      sumi += (x[b].qs[j] & 0x0F) * int(y[b].qs[j]);
+      sumi += (x[b].qs[j] >> 4) * int(y[b].qs[j + 16]);
+    }
+    // The min term uses the activation's stored block sum s = d_y*sum(q_y).
+    sum += (fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d)) * float(sumi) + fp16_to_fp32(x[b].m) * fp16_to_fp32(y[b].s);
+  }
+  return sum;
+}
 
 }  // namespace kq

@@ -1,14 +1,52 @@
-// Scalar reference for Q8_0: dequantize, quantize, dot product.
+// Scalar reference for Q8_0: dequantize, quantize (also the activation quantizer), dot product.
 #include "quant/q8_0.h"
 
-#include "common/error.h"
+#include <cmath>
+
+#include "common/fp16.h"
+#include "quant/registry.h"
 
 namespace kq {
 
-void dequantize_row_q8_0(const void*, float*, int64_t) { throw Error("dequantize_row_q8_0: not implemented"); }
+void dequantize_row_q8_0(const void* src, float* dst, int64_t n) {
+  const int64_t nb = int64_t(row_size(QType::Q8_0, n) / sizeof(BlockQ8_0));
+  const BlockQ8_0* x = static_cast<const BlockQ8_0*>(src);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float d = fp16_to_fp32(x[b].d);
+    for (int j = 0; j < 32; ++j) dst[b * 32 + j] = float(x[b].qs[j]) * d;
+  }
+}
 
-void quantize_row_q8_0(const float*, void*, int64_t, const float*) { throw Error("quantize_row_q8_0: not implemented"); }
+// Importance is ignored: with 255 levels the plain amax scale is what llama.cpp uses either way.
+void quantize_row_q8_0(const float* src, void* dst, int64_t n, const float*) {
+  const int64_t nb = int64_t(row_size(QType::Q8_0, n) / sizeof(BlockQ8_0));
+  BlockQ8_0* y = static_cast<BlockQ8_0*>(dst);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* x = src + b * 32;
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    // Multiplying by the reciprocal (not dividing) is what the reference does; it can differ in
+    // the last unit, which decides ties.
+    // Guard 1/d overflowing for amax below ~1e-36: such blocks store d = 0 anyway.
+    const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
+    y[b].d = fp32_to_fp16(d);
+    for (int j = 0; j < 32; ++j) y[b].qs[j] = int8_t(std::round(x[j] * id));
+  }
+}
 
-float dot_q8_0_q8_0(int64_t, const void*, const void*) { throw Error("dot_q8_0_q8_0: not implemented"); }
+float dot_q8_0_q8_0(int64_t n, const void* vx, const void* vy) {
+  const int64_t nb = int64_t(row_size(QType::Q8_0, n) / sizeof(BlockQ8_0));
+  const BlockQ8_0* x = static_cast<const BlockQ8_0*>(vx);
+  const BlockQ8_0* y = static_cast<const BlockQ8_0*>(vy);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    int sumi = 0;
+    for (int j = 0; j < 32; ++j) sumi += int(x[b].qs[j]) * int(y[b].qs[j]);
+    // ggml's generic order: the f16 product is exact in f32, so this is one rounding.
+    sum += float(sumi) * (fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d));
+  }
+  return sum;
+}
 
 }  // namespace kq

@@ -1,9 +1,11 @@
 // The scale/min search shared by Q4_K and Q5_K (formats.md C.3): they differ only in level count and packing.
+#include "quant/k_common.h"
+
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 #include "common/fp16.h"
-#include "quant/k_common.h"
 #include "quant/scale_search.h"
 
 namespace kq {
@@ -12,20 +14,21 @@ namespace {
 
 // Ref recipe: per 32, weights sqrt(mean x^2) + |x|; 6-bit scales and mins linear in their maxima.
 void search_ref(const float* x, int nmax, float rmin, float rdelta, int nstep, uint8_t* scales, uint16_t* d,
-                uint16_t* dmin, uint8_t* L) {
+                uint16_t* dmin, uint8_t* levels) {
   uint8_t aux[32];
   float weights[32];
   float sub_scales[8];
   float sub_mins[8];
   float max_scale = 0;  // scales and mins are >= 0 because the min is subtracted
   float max_min = 0;
-  for (int j = 0; j < 8; ++j) {
+  for (ptrdiff_t j = 0; j < 8; ++j) {
     const float* xj = x + 32 * j;
     float sum_x2 = 0;
     for (int i = 0; i < 32; ++i) sum_x2 += xj[i] * xj[i];
     const float av_x = std::sqrt(sum_x2 / 32);
     for (int i = 0; i < 32; ++i) weights[i] = av_x + std::fabs(xj[i]);
-    sub_scales[j] = make_qkx2_quants(32, nmax, xj, weights, L + 32 * j, &sub_mins[j], aux, rmin, rdelta, nstep, false);
+    sub_scales[j] =
+        make_qkx2_quants(32, nmax, xj, weights, levels + 32 * j, &sub_mins[j], aux, rmin, rdelta, nstep, false);
     max_scale = std::max(max_scale, sub_scales[j]);
     max_min = std::max(max_min, sub_mins[j]);
   }
@@ -43,7 +46,7 @@ void search_ref(const float* x, int nmax, float rmin, float rdelta, int nstep, u
 
 // IM recipe: weights qw*sqrt(sigma^2 + x^2); scales and mins fitted by make_qp_quants.
 void search_im(const float* x, const float* qw, int nmax, uint8_t* scales, uint16_t* d, uint16_t* dmin,
-               uint8_t* L) {
+               uint8_t* levels) {
   uint8_t aux[32];
   float weights[32];
   float sw[8];
@@ -52,7 +55,7 @@ void search_im(const float* x, const float* qw, int nmax, uint8_t* scales, uint1
   float sum_x2 = 0;
   for (int i = 0; i < 256; ++i) sum_x2 += x[i] * x[i];
   const float sigma2 = 2 * sum_x2 / 256;
-  for (int j = 0; j < 8; ++j) {
+  for (ptrdiff_t j = 0; j < 8; ++j) {
     const float* xj = x + 32 * j;
     float sumw = 0;
     for (int i = 0; i < 32; ++i) {
@@ -60,7 +63,8 @@ void search_im(const float* x, const float* qw, int nmax, uint8_t* scales, uint1
       sumw += weights[i];
     }
     sw[j] = sumw;
-    sub_scales[j] = make_qkx3_quants(32, nmax, xj, weights, L + 32 * j, &sub_mins[j], aux, -0.9f, 0.05f, 36, false);
+    sub_scales[j] =
+        make_qkx3_quants(32, nmax, xj, weights, levels + 32 * j, &sub_mins[j], aux, -0.9f, 0.05f, 36, false);
   }
   uint8_t ls[8], lm[8];
   const float d_block = make_qp_quants(8, 63, sub_scales, ls, sw);
@@ -72,13 +76,13 @@ void search_im(const float* x, const float* qw, int nmax, uint8_t* scales, uint1
 
 }  // namespace
 
-void quantize_k4_block(const float* x, const float* qw, int nmax, float rmin, float rdelta, int nstep,
-                       uint8_t* scales, uint16_t* d, uint16_t* dmin, uint8_t* L) {
+void quantize_k4_block(const float* x, const float* qw, int nmax, float rmin, float rdelta, int nstep, uint8_t* scales,
+                       uint16_t* d, uint16_t* dmin, uint8_t* levels) {
   for (int k = 0; k < 12; ++k) scales[k] = 0;
   if (qw) {
-    search_im(x, qw, nmax, scales, d, dmin, L);
+    search_im(x, qw, nmax, scales, d, dmin, levels);
   } else {
-    search_ref(x, nmax, rmin, rdelta, nstep, scales, d, dmin, L);
+    search_ref(x, nmax, rmin, rdelta, nstep, scales, d, dmin, levels);
   }
   // Requantize with the stored (f16-rounded) scales so the levels match what dequantization sees.
   const float df = fp16_to_fp32(*d);
@@ -90,7 +94,7 @@ void quantize_k4_block(const float* x, const float* qw, int nmax, float rmin, fl
     if (dl == 0) continue;  // nothing to fit: keep the search's levels
     const float ml = mf * float(m);
     for (int i = 0; i < 32; ++i) {
-      L[32 * j + i] = uint8_t(std::clamp(round_ne((x[32 * j + i] + ml) / dl), 0, nmax));
+      levels[32 * j + i] = uint8_t(std::clamp(round_ne((x[32 * j + i] + ml) / dl), 0, nmax));
     }
   }
 }

@@ -64,16 +64,16 @@ inline void set_scales_q3k(const uint8_t* u, uint8_t* b) {
 }
 
 // Quantizes one 256-value block for Q4_K / Q5_K (8 sub-blocks of 32, levels 0..nmax): fills the
-// 12-byte scales field, the f16 d / dmin, and the final levels L[256]. qw is null (Ref recipe,
+// 12-byte scales field, the f16 d / dmin, and the final levels levels[256]. qw is null (Ref recipe,
 // search parameters rmin/rdelta/nstep) or the block's 256 importance values (IM recipe).
-void quantize_k4_block(const float* x, const float* qw, int nmax, float rmin, float rdelta, int nstep,
-                       uint8_t* scales, uint16_t* d, uint16_t* dmin, uint8_t* L);
+void quantize_k4_block(const float* x, const float* qw, int nmax, float rmin, float rdelta, int nstep, uint8_t* scales,
+                       uint16_t* d, uint16_t* dmin, uint8_t* levels);
 
 // Packs 256 2-bit values (0..3) the Q2_K / Q3_K way: byte 32h+l holds elements 128h+l+32s at bits 2s.
-inline void pack_2bit(const uint8_t* L, uint8_t* qs) {
+inline void pack_2bit(const uint8_t* levels, uint8_t* qs) {
   for (int h = 0; h < 2; ++h) {
     for (int l = 0; l < 32; ++l) {
-      const uint8_t* e = L + 128 * h + l;
+      const uint8_t* e = levels + 128 * h + l;
       qs[32 * h + l] = uint8_t((e[0] & 3) | ((e[32] & 3) << 2) | ((e[64] & 3) << 4) | ((e[96] & 3) << 6));
     }
   }

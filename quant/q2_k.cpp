@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 #include "common/fp16.h"
@@ -15,10 +16,12 @@ namespace kq {
 namespace {
 
 // Level of element e (0..255): byte 32h+l, bits 2s, with h = e/128, s = (e%128)/32, l = e%32.
-inline int q2_level(const BlockQ2K& b, int e) { return (b.qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+inline int q2_level(const BlockQ2K& b, int e) {
+  return (b.qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+}
 
 // Requantizes with the stored (f16-rounded) scales so the levels match what dequantization sees.
-void requantize(const float* x, const BlockQ2K& b, uint8_t* L) {
+void requantize(const float* x, const BlockQ2K& b, uint8_t* levels) {
   const float d = fp16_to_fp32(b.d);
   const float dmin = fp16_to_fp32(b.dmin);
   for (int j = 0; j < 16; ++j) {
@@ -26,23 +29,23 @@ void requantize(const float* x, const BlockQ2K& b, uint8_t* L) {
     if (dl == 0) continue;  // nothing to fit: keep the search's levels
     const float ml = dmin * float(b.scales[j] >> 4);
     for (int i = 0; i < 16; ++i) {
-      L[16 * j + i] = uint8_t(std::clamp(round_ne((x[16 * j + i] + ml) / dl), 0, 3));
+      levels[16 * j + i] = uint8_t(std::clamp(round_ne((x[16 * j + i] + ml) / dl), 0, 3));
     }
   }
 }
 
 // Quantizes one block without an importance matrix: |x|-weighted MAD search per 16, linear 4-bit scales.
 void quantize_block_ref(const float* x, BlockQ2K& b) {
-  uint8_t L[256];
+  uint8_t levels[256];
   uint8_t aux[16];
   float weights[16];
   float scales[16];
   float mins[16];
   float max_scale = 0;  // scales and mins are >= 0 because the min is subtracted
   float max_min = 0;
-  for (int j = 0; j < 16; ++j) {
+  for (ptrdiff_t j = 0; j < 16; ++j) {
     for (int i = 0; i < 16; ++i) weights[i] = std::fabs(x[16 * j + i]);
-    scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], aux, -0.5f, 0.1f, 15, true);
+    scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, levels + 16 * j, &mins[j], aux, -0.5f, 0.1f, 15, true);
     max_scale = std::max(max_scale, scales[j]);
     max_min = std::max(max_min, mins[j]);
   }
@@ -61,39 +64,39 @@ void quantize_block_ref(const float* x, BlockQ2K& b) {
   } else {
     b.dmin = fp32_to_fp16(0.0f);
   }
-  requantize(x, b, L);
-  pack_2bit(L, b.qs);
+  requantize(x, b, levels);
+  pack_2bit(levels, b.qs);
 }
 
 // Quantizes one block with importance qw (256 values): weighted squared-error search, scales via make_qp_quants.
 void quantize_block_im(const float* x, const float* qw, BlockQ2K& b) {
-  uint8_t L[256];
+  uint8_t levels[256];
   uint8_t aux[16];
   float weight[16];
   float scales[16];
   float mins[16];
   float sw[16];
-  uint8_t Ls[16];
-  uint8_t Lm[16];
+  uint8_t scale_levels[16];
+  uint8_t min_levels[16];
   float sumx2 = 0;
   for (int i = 0; i < 256; ++i) sumx2 += x[i] * x[i];
   const float sigma2 = sumx2 / 256;
-  for (int j = 0; j < 16; ++j) {
+  for (ptrdiff_t j = 0; j < 16; ++j) {
     // The sqrt(sigma^2 + x^2) factor also favours the large weights of the block.
     sw[j] = 0;
     for (int i = 0; i < 16; ++i) {
       weight[i] = qw[16 * j + i] * std::sqrt(sigma2 + x[16 * j + i] * x[16 * j + i]);
       sw[j] += weight[i];
     }
-    scales[j] = make_qkx3_quants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], aux, -0.9f, 0.05f, 36, false);
+    scales[j] = make_qkx3_quants(16, 3, x + 16 * j, weight, levels + 16 * j, &mins[j], aux, -0.9f, 0.05f, 36, false);
   }
-  const float dm = make_qp_quants(16, 15, scales, Ls, sw);
-  const float mm = make_qp_quants(16, 15, mins, Lm, sw);
+  const float dm = make_qp_quants(16, 15, scales, scale_levels, sw);
+  const float mm = make_qp_quants(16, 15, mins, min_levels, sw);
   b.d = fp32_to_fp16(dm);
   b.dmin = fp32_to_fp16(mm);
-  for (int j = 0; j < 16; ++j) b.scales[j] = uint8_t(Ls[j] | (Lm[j] << 4));
-  requantize(x, b, L);
-  pack_2bit(L, b.qs);
+  for (int j = 0; j < 16; ++j) b.scales[j] = uint8_t(scale_levels[j] | (min_levels[j] << 4));
+  requantize(x, b, levels);
+  pack_2bit(levels, b.qs);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 #include "common/fp16.h"
@@ -21,33 +22,33 @@ inline int q3_level(const BlockQ3K& b, int e) {
   return lo2 + 4 * hb - 4;
 }
 
-// Requantizes with the stored scales and packs the levels L (offset +4, 0..7) into b.
-void finish_block(const float* x, int8_t* L, BlockQ3K& b) {
+// Requantizes with the stored scales and packs the levels levels (offset +4, 0..7) into b.
+void finish_block(const float* x, int8_t* levels, BlockQ3K& b) {
   const float d = fp16_to_fp32(b.d);
   for (int j = 0; j < 16; ++j) {
     const float dl = d * float(get_scale_q3k(j, b.scales) - 32);
     if (dl == 0) continue;  // nothing to fit: keep the search's levels
     for (int i = 0; i < 16; ++i) {
-      L[16 * j + i] = int8_t(std::clamp(round_ne(x[16 * j + i] / dl), -4, 3) + 4);
+      levels[16 * j + i] = int8_t(std::clamp(round_ne(x[16 * j + i] / dl), -4, 3) + 4);
     }
   }
   std::memset(b.hmask, 0, sizeof b.hmask);
   uint8_t low[256];
   for (int e = 0; e < 256; ++e) {
-    if (L[e] > 3) b.hmask[e % 32] = uint8_t(b.hmask[e % 32] | (1u << (e / 32)));
-    low[e] = uint8_t(L[e] & 3);
+    if (levels[e] > 3) b.hmask[e % 32] = uint8_t(b.hmask[e % 32] | (1u << (e / 32)));
+    low[e] = uint8_t(levels[e] & 3);
   }
   pack_2bit(low, b.qs);
 }
 
 // Quantizes one block without an importance matrix: make_q3_quants per 16, 6-bit signed scales.
 void quantize_block_ref(const float* x, BlockQ3K& b) {
-  int8_t L[256];
+  int8_t levels[256];
   float scales[16];
   float max_scale = 0;  // the signed scale of largest magnitude
   float amax = 0;
-  for (int j = 0; j < 16; ++j) {
-    scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j, true);
+  for (ptrdiff_t j = 0; j < 16; ++j) {
+    scales[j] = make_q3_quants(16, 4, x + 16 * j, levels + 16 * j, true);
     const float a = std::fabs(scales[j]);
     if (a > amax) {
       amax = a;
@@ -64,35 +65,35 @@ void quantize_block_ref(const float* x, BlockQ3K& b) {
     b.d = fp32_to_fp16(0.0f);
   }
   set_scales_q3k(u, b.scales);
-  finish_block(x, L, b);
+  finish_block(x, levels, b);
 }
 
 // Quantizes one block with importance qw (256 values): weighted make_qx_quants for levels and scales.
 void quantize_block_im(const float* x, const float* qw, BlockQ3K& b) {
-  int8_t L[256];
+  int8_t levels[256];
   float scales[16];
   float weight[16];
   float sw[16];
-  int8_t Ls[16];
+  int8_t scale_levels[16];
   float sumx2 = 0;
   for (int i = 0; i < 256; ++i) sumx2 += x[i] * x[i];
   const float sigma2 = 2 * sumx2 / 256;
-  for (int j = 0; j < 16; ++j) {
+  for (ptrdiff_t j = 0; j < 16; ++j) {
     float sumw = 0;
     for (int i = 0; i < 16; ++i) {
       weight[i] = qw[16 * j + i] * std::sqrt(sigma2 + x[16 * j + i] * x[16 * j + i]);
       sumw += weight[i];
     }
     sw[j] = sumw;
-    scales[j] = make_qx_quants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
+    scales[j] = make_qx_quants(16, 4, x + 16 * j, levels + 16 * j, 1, weight);
   }
   // The scale search's offset levels (0..63) are exactly the stored u_j.
-  const float d_block = make_qx_quants(16, 32, scales, Ls, 1, sw);
+  const float d_block = make_qx_quants(16, 32, scales, scale_levels, 1, sw);
   uint8_t u[16];
-  for (int j = 0; j < 16; ++j) u[j] = uint8_t(Ls[j]);
+  for (int j = 0; j < 16; ++j) u[j] = uint8_t(scale_levels[j]);
   set_scales_q3k(u, b.scales);
   b.d = fp32_to_fp16(d_block);
-  finish_block(x, L, b);
+  finish_block(x, levels, b);
 }
 
 }  // namespace

@@ -41,11 +41,11 @@ void quantize_row_q4_k(const float* src, void* dst, int64_t n, const float* impo
   auto* blocks = static_cast<BlockQ4K*>(dst);
   for (int64_t ib = 0; ib < nb; ++ib) {
     BlockQ4K& b = blocks[ib];
-    uint8_t L[256];
-    quantize_k4_block(src + ib * 256, importance ? importance + ib * 256 : nullptr, 15, -1.0f, 0.1f, 20, b.scales,
-                      &b.d, &b.dmin, L);
+    uint8_t levels[256];
+    quantize_k4_block(src + ib * 256, importance ? importance + ib * 256 : nullptr, 15, -1.0f, 0.1f, 20, b.scales, &b.d,
+                      &b.dmin, levels);
     for (int c = 0; c < 4; ++c) {
-      for (int l = 0; l < 32; ++l) b.qs[32 * c + l] = uint8_t(L[64 * c + l] | (L[64 * c + l + 32] << 4));
+      for (int l = 0; l < 32; ++l) b.qs[32 * c + l] = uint8_t(levels[64 * c + l] | (levels[64 * c + l + 32] << 4));
     }
   }
 }

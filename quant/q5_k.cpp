@@ -44,16 +44,16 @@ void quantize_row_q5_k(const float* src, void* dst, int64_t n, const float* impo
   auto* blocks = static_cast<BlockQ5K*>(dst);
   for (int64_t ib = 0; ib < nb; ++ib) {
     BlockQ5K& b = blocks[ib];
-    uint8_t L[256];
-    quantize_k4_block(src + ib * 256, importance ? importance + ib * 256 : nullptr, 31, -0.5f, 0.1f, 15, b.scales,
-                      &b.d, &b.dmin, L);
+    uint8_t levels[256];
+    quantize_k4_block(src + ib * 256, importance ? importance + ib * 256 : nullptr, 31, -0.5f, 0.1f, 15, b.scales, &b.d,
+                      &b.dmin, levels);
     std::memset(b.qh, 0, sizeof b.qh);
     for (int e = 0; e < 256; ++e) {
-      if (L[e] > 15) b.qh[e % 32] = uint8_t(b.qh[e % 32] | (1u << (e / 32)));
+      if (levels[e] > 15) b.qh[e % 32] = uint8_t(b.qh[e % 32] | (1u << (e / 32)));
     }
     for (int c = 0; c < 4; ++c) {
       for (int l = 0; l < 32; ++l) {
-        b.qs[32 * c + l] = uint8_t((L[64 * c + l] & 0x0F) | ((L[64 * c + l + 32] & 0x0F) << 4));
+        b.qs[32 * c + l] = uint8_t((levels[64 * c + l] & 0x0F) | ((levels[64 * c + l + 32] & 0x0F) << 4));
       }
     }
   }

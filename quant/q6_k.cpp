@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 #include "common/fp16.h"
@@ -25,12 +26,12 @@ inline int q6_level(const BlockQ6K& b, int e) {
 
 // Quantizes one block; qw is null (Ref: x^2 weights) or the block's 256 importance values.
 void quantize_block(const float* x, const float* qw, BlockQ6K& b) {
-  int8_t L[256];
+  int8_t levels[256];
   float scales[16];
   float max_scale = 0;  // the signed scale of largest magnitude
   float max_abs = 0;
-  for (int j = 0; j < 16; ++j) {
-    scales[j] = make_qx_quants(16, 32, x + 16 * j, L + 16 * j, 1, qw ? qw + 16 * j : nullptr);
+  for (ptrdiff_t j = 0; j < 16; ++j) {
+    scales[j] = make_qx_quants(16, 32, x + 16 * j, levels + 16 * j, 1, qw ? qw + 16 * j : nullptr);
     const float a = std::fabs(scales[j]);
     if (a > max_abs) {
       max_abs = a;
@@ -52,11 +53,11 @@ void quantize_block(const float* x, const float* qw, BlockQ6K& b) {
     const float dl = d * float(b.scales[j]);
     if (dl == 0) continue;  // nothing to fit: keep the search's levels
     for (int i = 0; i < 16; ++i) {
-      L[16 * j + i] = int8_t(std::clamp(round_ne(x[16 * j + i] / dl), -32, 31) + 32);
+      levels[16 * j + i] = int8_t(std::clamp(round_ne(x[16 * j + i] / dl), -32, 31) + 32);
     }
   }
-  for (int h = 0; h < 2; ++h) {
-    const int8_t* e = L + 128 * h;
+  for (ptrdiff_t h = 0; h < 2; ++h) {
+    const int8_t* e = levels + 128 * h;
     for (int l = 0; l < 32; ++l) {
       b.ql[64 * h + l] = uint8_t((e[l] & 0x0F) | ((e[l + 64] & 0x0F) << 4));
       b.ql[64 * h + 32 + l] = uint8_t((e[l + 32] & 0x0F) | ((e[l + 96] & 0x0F) << 4));

@@ -30,23 +30,29 @@ void signed_max(int n, const float* x, float* max, float* amax) {
   }
 }
 
-int clamp_level(int l, int lo, int hi) { return std::max(lo, std::min(hi, l)); }
+int clamp_level(int l, int lo, int hi) {
+  return std::max(lo, std::min(hi, l));
+}
 
 // Weight of element i for make_qx_quants when no explicit weights are given.
 float qx_weight(const float* w, const float* x, int i, int rmse_type) {
   if (w) return w[i];
   switch (rmse_type) {
-    case 1: return x[i] * x[i];
-    case 2: return 1.0f;
-    case 3: return std::fabs(x[i]);
-    default: return std::sqrt(std::fabs(x[i]));
+    case 1:
+      return x[i] * x[i];
+    case 2:
+      return 1.0f;
+    case 3:
+      return std::fabs(x[i]);
+    default:
+      return std::sqrt(std::fabs(x[i]));
   }
 }
 
 // The asymmetric search behind make_qkx2_quants / make_qkx3_quants; default_x2 selects x^2 as
 // the weight when weights is null.
-float asymmetric_search(int n, int nmax, const float* x, const float* weights, bool default_x2, uint8_t* L,
-                        float* the_min, uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad) {
+float asymmetric_search(int n, int nmax, const float* x, const float* weights, bool default_x2, uint8_t* levels,
+                        float* the_min, uint8_t* aux_levels, float rmin, float rdelta, int nstep, bool use_mad) {
   auto weight = [&](int i) { return weights ? weights[i] : (default_x2 ? x[i] * x[i] : 1.0f); };
   float min = x[0];
   float max = x[0];
@@ -59,10 +65,10 @@ float asymmetric_search(int n, int nmax, const float* x, const float* weights, b
     sum_w += w;
     sum_x += w * x[i];
   }
-  // The offset only ever shifts down: the dequantized value is scale*L - the_min with the_min >= 0.
+  // The offset only ever shifts down: the dequantized value is scale*levels - the_min with the_min >= 0.
   if (min > 0) min = 0;
   if (max <= min) {
-    std::memset(L, 0, size_t(n));
+    std::memset(levels, 0, size_t(n));
     *the_min = -min;
     return 0.0f;
   }
@@ -72,8 +78,8 @@ float asymmetric_search(int n, int nmax, const float* x, const float* weights, b
   float scale = 1 / iscale;
   float best_err = 0;
   for (int i = 0; i < n; ++i) {
-    L[i] = uint8_t(clamp_level(round_ne(iscale * (x[i] - min)), 0, nmax));
-    const float diff = scale * L[i] + min - x[i];
+    levels[i] = uint8_t(clamp_level(round_ne(iscale * (x[i] - min)), 0, nmax));
+    const float diff = scale * levels[i] + min - x[i];
     best_err += weight(i) * error_of(diff);
   }
   if (nstep < 1) {
@@ -85,28 +91,28 @@ float asymmetric_search(int n, int nmax, const float* x, const float* weights, b
     float sum_l = 0, sum_l2 = 0, sum_xl = 0;
     for (int i = 0; i < n; ++i) {
       const int l = clamp_level(round_ne(iscale * (x[i] - min)), 0, nmax);
-      Laux[i] = uint8_t(l);
+      aux_levels[i] = uint8_t(l);
       const float w = weight(i);
       sum_l += w * float(l);
       sum_l2 += w * float(l) * float(l);
       sum_xl += w * float(l) * x[i];
     }
     // Weighted least squares for x ~ s*l + m over the candidate levels.
-    const float D = sum_w * sum_l2 - sum_l * sum_l;
-    if (!(D > 0)) continue;
-    float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-    float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+    const float det = sum_w * sum_l2 - sum_l * sum_l;
+    if (!(det > 0)) continue;
+    float this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
+    float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
     if (this_min > 0) {
       this_min = 0;
       this_scale = sum_xl / sum_l2;
     }
     float err = 0;
     for (int i = 0; i < n; ++i) {
-      const float diff = this_scale * Laux[i] + this_min - x[i];
+      const float diff = this_scale * aux_levels[i] + this_min - x[i];
       err += weight(i) * error_of(diff);
     }
     if (err < best_err) {
-      std::memcpy(L, Laux, size_t(n));
+      std::memcpy(levels, aux_levels, size_t(n));
       best_err = err;
       scale = this_scale;
       min = this_min;
@@ -118,23 +124,23 @@ float asymmetric_search(int n, int nmax, const float* x, const float* weights, b
 
 }  // namespace
 
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* w) {
+float make_qx_quants(int n, int nmax, const float* x, int8_t* levels, int rmse_type, const float* w) {
   float max, amax;
   signed_max(n, x, &max, &amax);
   if (amax < kGroupMaxEps) {
-    std::memset(L, 0, size_t(n));
+    std::memset(levels, 0, size_t(n));
     return 0.0f;
   }
   // Map the extreme to -nmax: the asymmetric level range [-nmax, nmax-1] is then fully used.
   float iscale = -float(nmax) / max;
   if (rmse_type == 0) {
-    for (int i = 0; i < n; ++i) L[i] = int8_t(nmax + clamp_level(round_ne(iscale * x[i]), -nmax, nmax - 1));
+    for (int i = 0; i < n; ++i) levels[i] = int8_t(nmax + clamp_level(round_ne(iscale * x[i]), -nmax, nmax - 1));
     return 1 / iscale;
   }
   float sumlx = 0, suml2 = 0;
   for (int i = 0; i < n; ++i) {
     const int l = clamp_level(round_ne(iscale * x[i]), -nmax, nmax - 1);
-    L[i] = int8_t(l + nmax);
+    levels[i] = int8_t(l + nmax);
     const float wi = qx_weight(w, x, i, rmse_type);
     sumlx += wi * x[i] * float(l);
     suml2 += wi * float(l) * float(l);
@@ -154,7 +160,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, 
     }
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
       for (int i = 0; i < n; ++i) {
-        L[i] = int8_t(nmax + clamp_level(round_ne(iscale * x[i]), -nmax, nmax - 1));
+        levels[i] = int8_t(nmax + clamp_level(round_ne(iscale * x[i]), -nmax, nmax - 1));
       }
       scale = sumlx / suml2;
       best = scale * sumlx;
@@ -163,22 +169,22 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, 
   return scale;
 }
 
-float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
+float make_q3_quants(int n, int nmax, const float* x, int8_t* levels, bool do_rmse) {
   float max, amax;
   signed_max(n, x, &max, &amax);
   if (amax < kGroupMaxEps) {
-    std::memset(L, 0, size_t(n));
+    std::memset(levels, 0, size_t(n));
     return 0.0f;
   }
   const float iscale = -float(nmax) / max;
   if (!do_rmse) {
-    for (int i = 0; i < n; ++i) L[i] = int8_t(clamp_level(round_ne(iscale * x[i]), -nmax, nmax - 1) + nmax);
+    for (int i = 0; i < n; ++i) levels[i] = int8_t(clamp_level(round_ne(iscale * x[i]), -nmax, nmax - 1) + nmax);
     return 1 / iscale;
   }
   float sumlx = 0, suml2 = 0;
   for (int i = 0; i < n; ++i) {
     const int l = clamp_level(round_ne(iscale * x[i]), -nmax, nmax - 1);
-    L[i] = int8_t(l);
+    levels[i] = int8_t(l);
     const float w = x[i] * x[i];
     sumlx += w * x[i] * float(l);
     suml2 += w * float(l) * float(l);
@@ -188,15 +194,15 @@ float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
     int changed = 0;
     for (int i = 0; i < n; ++i) {
       const float w = x[i] * x[i];
-      float slx = sumlx - w * x[i] * float(L[i]);
+      float slx = sumlx - w * x[i] * float(levels[i]);
       if (!(slx > 0)) continue;
-      float sl2 = suml2 - w * float(L[i]) * float(L[i]);
+      float sl2 = suml2 - w * float(levels[i]) * float(levels[i]);
       const int new_l = clamp_level(round_ne(x[i] * sl2 / slx), -nmax, nmax - 1);
-      if (new_l == L[i]) continue;
+      if (new_l == levels[i]) continue;
       slx += w * x[i] * float(new_l);
       sl2 += w * float(new_l) * float(new_l);
       if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
-        L[i] = int8_t(new_l);
+        levels[i] = int8_t(new_l);
         sumlx = slx;
         suml2 = sl2;
         ++changed;
@@ -204,34 +210,34 @@ float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
     }
     if (!changed) break;
   }
-  for (int i = 0; i < n; ++i) L[i] = int8_t(L[i] + nmax);
+  for (int i = 0; i < n; ++i) levels[i] = int8_t(levels[i] + nmax);
   return sumlx / suml2;
 }
 
-float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
-                       uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad) {
-  return asymmetric_search(n, nmax, x, weights, false, L, the_min, Laux, rmin, rdelta, nstep, use_mad);
+float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* levels, float* the_min,
+                       uint8_t* aux_levels, float rmin, float rdelta, int nstep, bool use_mad) {
+  return asymmetric_search(n, nmax, x, weights, false, levels, the_min, aux_levels, rmin, rdelta, nstep, use_mad);
 }
 
-float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
-                       uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad) {
-  return asymmetric_search(n, nmax, x, weights, true, L, the_min, Laux, rmin, rdelta, nstep, use_mad);
+float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* levels, float* the_min,
+                       uint8_t* aux_levels, float rmin, float rdelta, int nstep, bool use_mad) {
+  return asymmetric_search(n, nmax, x, weights, true, levels, the_min, aux_levels, rmin, rdelta, nstep, use_mad);
 }
 
-float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* quant_weights) {
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* levels, const float* quant_weights) {
   float max = 0;
   for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
   if (max < kGroupMaxEps) {
-    std::memset(L, 0, size_t(n));
+    std::memset(levels, 0, size_t(n));
     return 0.0f;
   }
   // Pick the starting grid by weighted MSE over a few stretches of nmax/max.
   float iscale = float(nmax) / max;
-  for (int i = 0; i < n; ++i) L[i] = uint8_t(round_ne(iscale * x[i]));
+  for (int i = 0; i < n; ++i) levels[i] = uint8_t(round_ne(iscale * x[i]));
   const float scale = 1 / iscale;
   float best_mse = 0;
   for (int i = 0; i < n; ++i) {
-    const float diff = x[i] - scale * L[i];
+    const float diff = x[i] - scale * levels[i];
     best_mse += quant_weights[i] * diff * diff;
   }
   for (int is = -4; is <= 4; ++is) {
@@ -252,7 +258,7 @@ float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* q
   float sumlx = 0, suml2 = 0;
   for (int i = 0; i < n; ++i) {
     const int l = std::min(nmax, round_ne(iscale * x[i]));
-    L[i] = uint8_t(l);
+    levels[i] = uint8_t(l);
     const float w = quant_weights[i];
     sumlx += w * x[i] * float(l);
     suml2 += w * float(l) * float(l);
@@ -261,15 +267,15 @@ float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* q
     int changed = 0;
     for (int i = 0; i < n; ++i) {
       const float w = quant_weights[i];
-      float slx = sumlx - w * x[i] * float(L[i]);
-      float sl2 = suml2 - w * float(L[i]) * float(L[i]);
+      float slx = sumlx - w * x[i] * float(levels[i]);
+      float sl2 = suml2 - w * float(levels[i]) * float(levels[i]);
       if (!(slx > 0 && sl2 > 0)) continue;
       const int new_l = std::min(nmax, round_ne(x[i] * sl2 / slx));
-      if (new_l == L[i]) continue;
+      if (new_l == levels[i]) continue;
       slx += w * x[i] * float(new_l);
       sl2 += w * float(new_l) * float(new_l);
       if (slx * slx * suml2 > sumlx * sumlx * sl2) {
-        L[i] = uint8_t(new_l);
+        levels[i] = uint8_t(new_l);
         sumlx = slx;
         suml2 = sl2;
         ++changed;

@@ -5,23 +5,23 @@
 
 namespace kq {
 
-// Symmetric levels in [-nmax, nmax-1]; writes L[i] = level + nmax. w may be null (then rmse_type
+// Symmetric levels in [-nmax, nmax-1]; writes levels[i] = level + nmax. w may be null (then rmse_type
 // picks the weights: 1 -> x^2, 2 -> 1, 3 -> |x|, 4 -> sqrt|x|; 0 returns 1/iscale at once).
 // Returns the scale.
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* w);
+float make_qx_quants(int n, int nmax, const float* x, int8_t* levels, int rmse_type, const float* w);
 
-// Q3_K's symmetric search with coordinate descent; writes L[i] = level + nmax. Returns the scale.
-float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse);
+// Q3_K's symmetric search with coordinate descent; writes levels[i] = level + nmax. Returns the scale.
+float make_q3_quants(int n, int nmax, const float* x, int8_t* levels, bool do_rmse);
 
-// Asymmetric levels 0..nmax with x ~ scale * L + min (min <= 0). Writes L, stores -min (>= 0) in
-// *the_min, uses Laux as scratch (n bytes). Returns the scale.
-float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
-                       uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad);
+// Asymmetric levels 0..nmax with x ~ scale * levels + min (min <= 0). Writes levels, stores -min (>= 0) in
+// *the_min, uses aux_levels as scratch (n bytes). Returns the scale.
+float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* levels, float* the_min,
+                       uint8_t* aux_levels, float rmin, float rdelta, int nstep, bool use_mad);
 // As make_qkx2_quants; weights default to x^2 when null.
-float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
-                       uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad);
+float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* levels, float* the_min,
+                       uint8_t* aux_levels, float rmin, float rdelta, int nstep, bool use_mad);
 
-// Quantizes non-negative values (sub-block scales or mins) to 0..nmax; writes L, returns the scale.
-float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* quant_weights);
+// Quantizes non-negative values (sub-block scales or mins) to 0..nmax; writes levels, returns the scale.
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* levels, const float* quant_weights);
 
 }  // namespace kq

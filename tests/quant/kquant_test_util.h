@@ -17,18 +17,20 @@ namespace kq::test {
 // One element as the test reads it straight from the block bytes (formats.md B.4):
 // value = a*q - b, with a = d*scale and b = dmin*min computed in float32 in that order.
 struct Elem {
-  float a = 0;     // d * sub-block scale (float32)
-  float b = 0;     // dmin * sub-block min (float32), 0 for the symmetric types
-  int q = 0;       // signed level (offsets already removed)
-  int qmin = 0;    // level range of the type
+  float a = 0;   // d * sub-block scale (float32)
+  float b = 0;   // dmin * sub-block min (float32), 0 for the symmetric types
+  int q = 0;     // signed level (offsets already removed)
+  int qmin = 0;  // level range of the type
   int qmax = 0;
-  double ea = 0;   // exact d * scale and dmin * min, for exact dot products
+  double ea = 0;  // exact d * scale and dmin * min, for exact dot products
   double eb = 0;
   float value() const { return a * float(q) - b; }
 };
 using Decoder = Elem (*)(const uint8_t* block, int e);
 
-inline float read_f16(const uint8_t* p) { return fp16_to_fp32(uint16_t(p[0] | (p[1] << 8))); }
+inline float read_f16(const uint8_t* p) {
+  return fp16_to_fp32(uint16_t(p[0] | (p[1] << 8)));
+}
 inline void write_f16(uint8_t* p, float v) {
   const uint16_t h = fp32_to_fp16(v);
   p[0] = uint8_t(h & 0xFF);
@@ -156,9 +158,9 @@ inline void check_dot(float dot, const uint8_t* xblocks, size_t bytes, Decoder d
 
 // The entry points of one k-quant type plus the test's own byte-level decoder.
 struct KType {
-  size_t bytes;                  // bytes per 256-element block
-  Decoder dec;                   // test-side element model (formats.md B.4)
-  std::vector<int> f16_fields;   // byte offsets of the f16 scales, to keep random blocks finite
+  size_t bytes;                 // bytes per 256-element block
+  Decoder dec;                  // test-side element model (formats.md B.4)
+  std::vector<int> f16_fields;  // byte offsets of the f16 scales, to keep random blocks finite
   void (*quantize)(const float*, void*, int64_t, const float*);
   void (*dequantize)(const void*, float*, int64_t);
   float (*dot)(int64_t, const void*, const void*);
@@ -169,7 +171,8 @@ inline std::vector<uint8_t> quantize_rows(const KType& t, const std::vector<floa
                                           const float* imp = nullptr) {
   const size_t row_bytes = size_t(n / 256) * t.bytes;
   std::vector<uint8_t> q(x.size() / size_t(n) * row_bytes);
-  for (size_t r = 0; r < x.size() / size_t(n); ++r) t.quantize(x.data() + r * size_t(n), q.data() + r * row_bytes, n, imp);
+  for (size_t r = 0; r < x.size() / size_t(n); ++r)
+    t.quantize(x.data() + r * size_t(n), q.data() + r * row_bytes, n, imp);
   return q;
 }
 

@@ -33,8 +33,8 @@ const KType kType{84, decode, {80, 82}, quantize_row_q2_k, dequantize_row_q2_k, 
 TEST_CASE("Q2_K: dequantize a hand-built block", "[kquant]") {
   alignas(4) uint8_t blk[84] = {};
   for (int j = 0; j < 16; ++j) blk[j] = uint8_t(0x21);  // scale 1, min 2 everywhere ...
-  blk[15] = 0xF3;                                        // ... except the last sub-block: scale 3, min 15
-  for (int i = 0; i < 64; ++i) blk[16 + i] = 0xE4;       // levels 0,1,2,3 in bit pairs 0..3
+  blk[15] = 0xF3;                                       // ... except the last sub-block: scale 3, min 15
+  for (int i = 0; i < 64; ++i) blk[16 + i] = 0xE4;      // levels 0,1,2,3 in bit pairs 0..3
   write_f16(blk + 80, 0.5f);
   write_f16(blk + 82, 0.25f);
   float y[256];
@@ -56,7 +56,9 @@ TEST_CASE("Q2_K: dequantize random blocks bit-exactly", "[kquant]") {
   check_dequant_exact(q.data(), 16, 84, decode, y.data());
 }
 
-TEST_CASE("Q2_K: dequantize saturated fields bit-exactly", "[kquant]") { check_extreme_fields(kType); }
+TEST_CASE("Q2_K: dequantize saturated fields bit-exactly", "[kquant]") {
+  check_extreme_fields(kType);
+}
 
 TEST_CASE("Q2_K: quantization puts every element on its nearest level", "[kquant]") {
   Rng rng(2);
@@ -70,11 +72,17 @@ TEST_CASE("Q2_K: quantization puts every element on its nearest level", "[kquant
   CHECK(round_trip(kType, u, 512) < 0.67);
 }
 
-TEST_CASE("Q2_K: edge blocks", "[kquant]") { check_edge_blocks(kType); }
+TEST_CASE("Q2_K: edge blocks", "[kquant]") {
+  check_edge_blocks(kType);
+}
 
-TEST_CASE("Q2_K: importance weights lower the weighted error", "[kquant]") { check_imatrix_helps(kType); }
+TEST_CASE("Q2_K: importance weights lower the weighted error", "[kquant]") {
+  check_imatrix_helps(kType);
+}
 
-TEST_CASE("Q2_K: dot with Q8_K matches the dequantized product", "[kquant]") { check_dot_random(kType); }
+TEST_CASE("Q2_K: dot with Q8_K matches the dequantized product", "[kquant]") {
+  check_dot_random(kType);
+}
 
 TEST_CASE("Q2_K: dot with Q8_K is exact on an integer-valued case", "[kquant]") {
   // Weights: d = dmin = 1, scale 1 and min 1 everywhere, level (e % 128) / 32: x_e = q_e - 1.
@@ -92,4 +100,6 @@ TEST_CASE("Q2_K: dot with Q8_K is exact on an integer-valued case", "[kquant]") 
   REQUIRE(dot_q2_k_q8_k(256, blk, y.data()) == float(y[0].d) * float(expect));
 }
 
-TEST_CASE("Q2_K: rows that are not whole blocks throw", "[kquant]") { check_bad_lengths(kType); }
+TEST_CASE("Q2_K: rows that are not whole blocks throw", "[kquant]") {
+  check_bad_lengths(kType);
+}

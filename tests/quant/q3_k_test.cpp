@@ -62,7 +62,9 @@ TEST_CASE("Q3_K: dequantize random blocks bit-exactly", "[kquant]") {
   check_dequant_exact(q.data(), 16, 110, decode, y.data());
 }
 
-TEST_CASE("Q3_K: dequantize saturated fields bit-exactly", "[kquant]") { check_extreme_fields(kType); }
+TEST_CASE("Q3_K: dequantize saturated fields bit-exactly", "[kquant]") {
+  check_extreme_fields(kType);
+}
 
 TEST_CASE("Q3_K: quantization puts every element on its nearest level", "[kquant]") {
   Rng rng(2);
@@ -78,11 +80,17 @@ TEST_CASE("Q3_K: quantization puts every element on its nearest level", "[kquant
   CHECK(rmse_u < 0.36);
 }
 
-TEST_CASE("Q3_K: edge blocks", "[kquant]") { check_edge_blocks(kType); }
+TEST_CASE("Q3_K: edge blocks", "[kquant]") {
+  check_edge_blocks(kType);
+}
 
-TEST_CASE("Q3_K: importance weights lower the weighted error", "[kquant]") { check_imatrix_helps(kType); }
+TEST_CASE("Q3_K: importance weights lower the weighted error", "[kquant]") {
+  check_imatrix_helps(kType);
+}
 
-TEST_CASE("Q3_K: dot with Q8_K matches the dequantized product", "[kquant]") { check_dot_random(kType); }
+TEST_CASE("Q3_K: dot with Q8_K matches the dequantized product", "[kquant]") {
+  check_dot_random(kType);
+}
 
 TEST_CASE("Q3_K: dot with Q8_K is exact on an integer-valued case", "[kquant]") {
   alignas(4) uint8_t blk[110] = {};
@@ -99,4 +107,6 @@ TEST_CASE("Q3_K: dot with Q8_K is exact on an integer-valued case", "[kquant]") 
   REQUIRE(dot_q3_k_q8_k(256, blk, y.data()) == float(y[0].d) * float(expect));
 }
 
-TEST_CASE("Q3_K: rows that are not whole blocks throw", "[kquant]") { check_bad_lengths(kType); }
+TEST_CASE("Q3_K: rows that are not whole blocks throw", "[kquant]") {
+  check_bad_lengths(kType);
+}

@@ -71,7 +71,9 @@ TEST_CASE("Q5_K: dequantize random blocks bit-exactly", "[kquant]") {
   check_dequant_exact(q.data(), 16, 176, decode, y.data());
 }
 
-TEST_CASE("Q5_K: dequantize saturated fields bit-exactly", "[kquant]") { check_extreme_fields(kType); }
+TEST_CASE("Q5_K: dequantize saturated fields bit-exactly", "[kquant]") {
+  check_extreme_fields(kType);
+}
 
 TEST_CASE("Q5_K: quantization puts every element on its nearest level", "[kquant]") {
   Rng rng(2);
@@ -87,11 +89,17 @@ TEST_CASE("Q5_K: quantization puts every element on its nearest level", "[kquant
   CHECK(rmse_u < 0.065);
 }
 
-TEST_CASE("Q5_K: edge blocks", "[kquant]") { check_edge_blocks(kType); }
+TEST_CASE("Q5_K: edge blocks", "[kquant]") {
+  check_edge_blocks(kType);
+}
 
-TEST_CASE("Q5_K: importance weights lower the weighted error", "[kquant]") { check_imatrix_helps(kType); }
+TEST_CASE("Q5_K: importance weights lower the weighted error", "[kquant]") {
+  check_imatrix_helps(kType);
+}
 
-TEST_CASE("Q5_K: dot with Q8_K matches the dequantized product", "[kquant]") { check_dot_random(kType); }
+TEST_CASE("Q5_K: dot with Q8_K matches the dequantized product", "[kquant]") {
+  check_dot_random(kType);
+}
 
 TEST_CASE("Q5_K: dot with Q8_K is exact on an integer-valued case", "[kquant]") {
   alignas(4) uint8_t blk[176] = {};
@@ -106,8 +114,11 @@ TEST_CASE("Q5_K: dot with Q8_K is exact on an integer-valued case", "[kquant]") 
   const auto y = make_q8_k(a.data(), 256);
   REQUIRE(std::fabs(y[0].d) == 1.0f);
   int64_t expect = 0;
-  for (int e = 0; e < 256; ++e) expect += int64_t(y[0].qs[e]) * (sc[e / 32] * ((e / 32) % 2 ? (e / 32 == 1 ? 23 : 7) : 3) - m[e / 32]);
+  for (int e = 0; e < 256; ++e)
+    expect += int64_t(y[0].qs[e]) * (sc[e / 32] * ((e / 32) % 2 ? (e / 32 == 1 ? 23 : 7) : 3) - m[e / 32]);
   REQUIRE(dot_q5_k_q8_k(256, blk, y.data()) == float(y[0].d) * float(expect));
 }
 
-TEST_CASE("Q5_K: rows that are not whole blocks throw", "[kquant]") { check_bad_lengths(kType); }
+TEST_CASE("Q5_K: rows that are not whole blocks throw", "[kquant]") {
+  check_bad_lengths(kType);
+}

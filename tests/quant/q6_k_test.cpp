@@ -63,7 +63,9 @@ TEST_CASE("Q6_K: dequantize random blocks bit-exactly", "[kquant]") {
   check_dequant_exact(q.data(), 16, 210, decode, y.data());
 }
 
-TEST_CASE("Q6_K: dequantize saturated fields bit-exactly", "[kquant]") { check_extreme_fields(kType); }
+TEST_CASE("Q6_K: dequantize saturated fields bit-exactly", "[kquant]") {
+  check_extreme_fields(kType);
+}
 
 TEST_CASE("Q6_K: quantization puts every element on its nearest level", "[kquant]") {
   Rng rng(2);
@@ -79,11 +81,17 @@ TEST_CASE("Q6_K: quantization puts every element on its nearest level", "[kquant
   CHECK(rmse_u < 0.045);
 }
 
-TEST_CASE("Q6_K: edge blocks", "[kquant]") { check_edge_blocks(kType); }
+TEST_CASE("Q6_K: edge blocks", "[kquant]") {
+  check_edge_blocks(kType);
+}
 
-TEST_CASE("Q6_K: importance weights lower the weighted error", "[kquant]") { check_imatrix_helps(kType); }
+TEST_CASE("Q6_K: importance weights lower the weighted error", "[kquant]") {
+  check_imatrix_helps(kType);
+}
 
-TEST_CASE("Q6_K: dot with Q8_K matches the dequantized product", "[kquant]") { check_dot_random(kType); }
+TEST_CASE("Q6_K: dot with Q8_K matches the dequantized product", "[kquant]") {
+  check_dot_random(kType);
+}
 
 TEST_CASE("Q6_K: dot with Q8_K is exact on an integer-valued case", "[kquant]") {
   alignas(4) uint8_t blk[210] = {};
@@ -97,4 +105,6 @@ TEST_CASE("Q6_K: dot with Q8_K is exact on an integer-valued case", "[kquant]") 
   REQUIRE(dot_q6_k_q8_k(256, blk, y.data()) == float(y[0].d) * float(expect));
 }
 
-TEST_CASE("Q6_K: rows that are not whole blocks throw", "[kquant]") { check_bad_lengths(kType); }
+TEST_CASE("Q6_K: rows that are not whole blocks throw", "[kquant]") {
+  check_bad_lengths(kType);
+}

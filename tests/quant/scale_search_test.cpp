@@ -113,7 +113,7 @@ TEST_CASE("make_qx_quants: levels in range and never worse than the starting gri
       std::vector<float> weights(static_cast<size_t>(n));
       for (int i = 0; i < n; ++i) {
         const float a = std::fabs(x[size_t(i)]);
-        weights[size_t(i)] = rmse_type == 5 ? qw[size_t(i)]
+        weights[size_t(i)] = rmse_type == 5   ? qw[size_t(i)]
                              : rmse_type == 1 ? a * a
                              : rmse_type == 2 ? 1.0f
                              : rmse_type == 3 ? a

@@ -1,4 +1,7 @@
 // Scale searches shared by the quantizers (formats.md C.2): fit a scale (and min) to a group of values.
+//
+// All of them follow ggml's float evaluation order, so the blocks match llama-quantize byte for byte.
+// A group whose largest magnitude is below 1e-15 returns scale 0 with every level 0 (no +nmax offset).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +17,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* levels, int rmse_t
 float make_q3_quants(int n, int nmax, const float* x, int8_t* levels, bool do_rmse);
 
 // Asymmetric levels 0..nmax with x ~ scale * levels + min (min <= 0). Writes levels, stores -min (>= 0) in
-// *the_min, uses aux_levels as scratch (n bytes). Returns the scale.
+// *the_min, uses aux_levels as scratch (n bytes). Returns the scale. Null weights count as 1.
 float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* levels, float* the_min,
                        uint8_t* aux_levels, float rmin, float rdelta, int nstep, bool use_mad);
 // As make_qkx2_quants; weights default to x^2 when null.

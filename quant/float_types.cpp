@@ -14,8 +14,9 @@ void quantize_row_f32(const float* src, void* dst, int64_t n, const float*) { st
 float dot_f32_f32(int64_t n, const void* x, const void* y) {
   const float* a = static_cast<const float*>(x);
   const float* b = static_cast<const float*>(y);
-  double sum = 0.0;  // ggml accumulates in double for the F32/F16 references too
-  for (int64_t i = 0; i < n; ++i) sum += double(a[i]) * double(b[i]);
+  // ggml's reference: each product rounded to f32, the sum accumulated in double.
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += double(a[i] * b[i]);
   return float(sum);
 }
 
@@ -33,7 +34,8 @@ float dot_f16_f16(int64_t n, const void* x, const void* y) {
   const uint16_t* a = static_cast<const uint16_t*>(x);
   const uint16_t* b = static_cast<const uint16_t*>(y);
   double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += double(fp16_to_fp32(a[i])) * double(fp16_to_fp32(b[i]));
+  // The f32 product of two f16 values is exact, so only the double accumulation rounds.
+  for (int64_t i = 0; i < n; ++i) sum += double(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
   return float(sum);
 }
 
@@ -51,7 +53,7 @@ float dot_bf16_bf16(int64_t n, const void* x, const void* y) {
   const uint16_t* a = static_cast<const uint16_t*>(x);
   const uint16_t* b = static_cast<const uint16_t*>(y);
   double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += double(bf16_to_fp32(a[i])) * double(bf16_to_fp32(b[i]));
+  for (int64_t i = 0; i < n; ++i) sum += double(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
   return float(sum);
 }
 

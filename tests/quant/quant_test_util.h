@@ -187,4 +187,27 @@ inline void check_dot_random(QType t, int roundings_per_term, int terms_per_bloc
   }
 }
 
+// The IQ4 level table, written out from formats.md B.5 (independent of quant/iq4_common.h).
+inline constexpr int kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+// Bound on |s - scale| when scale = fp16(d) * mult is the stored form of the f32 s = d * mult:
+// f16 rounding is 2^-11 relative, or 2^-25 absolute once d is subnormal in f16.
+inline double f16_scale_error(float d16, int mult) {
+  return std::abs(mult) * std::fmax(std::fabs(double(d16)) * kF16Rel, 0x1p-25);
+}
+
+// Checks that each of the 32 elements x[j] (reconstructed as scale*level, scale the stored f16
+// sub-block scale) uses a nearest level. The quantizer picked levels with its unrounded f32 scale
+// s, |s - scale| <= scale_err; that can move the error by at most (|v*| + |v|)*|s - scale| <=
+// 254*scale_err (2x slack below for the f32 product x*(1/s)).
+inline void check_iq4_nearest(const float* x, const float* y, float scale, double scale_err, const char* what) {
+  const double slack = 2 * 254 * scale_err;
+  for (int j = 0; j < 32; ++j) {
+    double best = std::numeric_limits<double>::infinity();
+    for (int v : kIq4Levels) best = std::fmin(best, std::fabs(double(x[j]) - double(scale) * v));
+    INFO(what << " element " << j << " x " << x[j] << " y " << y[j] << " scale " << scale);
+    REQUIRE(std::fabs(double(x[j]) - y[j]) <= best + slack);
+  }
+}
+
 }  // namespace kq::legacy_test

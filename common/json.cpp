@@ -10,6 +10,9 @@
 // - Nesting is limited to kMaxDepth so hostile input cannot exhaust the stack.
 #include "common/json.h"
 
+#include <algorithm>
+#include <bit>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -23,17 +26,14 @@ namespace {
 
 constexpr int kMaxDepth = 256;
 constexpr double kTwo53 = 9007199254740992.0;
+constexpr std::string_view kHexDigits = "0123456789abcdef";
+// Escapes after a backslash and the characters they stand for, index for index.
+constexpr std::string_view kEscapeChars = "\"\\/bfnrt";
+constexpr std::string_view kEscapeValues = "\"\\/\b\f\n\r\t";
 
 const char* kind_name(Value::Kind k) {
-  switch (k) {
-    case Value::Kind::Null: return "null";
-    case Value::Kind::Bool: return "bool";
-    case Value::Kind::Number: return "number";
-    case Value::Kind::String: return "string";
-    case Value::Kind::Array: return "array";
-    case Value::Kind::Object: return "object";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"null", "bool", "number", "string", "array", "object"};
+  return kNames[static_cast<int>(k)];
 }
 
 [[noreturn]] void wrong_kind(Value::Kind have, const char* want) {
@@ -80,6 +80,12 @@ class Parser {
 
   bool eof() const { return pos_ >= s_.size(); }
   char peek() const { return eof() ? '\0' : s_[pos_]; }
+  // Consumes c when it is next.
+  bool eat(char c) {
+    if (peek() != c) return false;
+    ++pos_;
+    return true;
+  }
 
   void skip_ws() {
     while (!eof()) {
@@ -89,24 +95,24 @@ class Parser {
     }
   }
 
-  void literal(std::string_view word) {
+  // Consumes `word` and returns v, the value it spells.
+  Value literal(std::string_view word, Value v) {
     if (s_.substr(pos_, word.size()) != word) fail("invalid literal");
     pos_ += word.size();
+    return v;
   }
 
   Value value(int depth) {
     if (eof()) fail("unexpected end of input");
-    switch (s_[pos_]) {
-      case '{': return object(depth + 1);
-      case '[': return array(depth + 1);
-      case '"': return Value(string());
-      case 't': literal("true"); return Value(true);
-      case 'f': literal("false"); return Value(false);
-      case 'n': literal("null"); return Value();
-      default:
-        if (s_[pos_] == '-' || (s_[pos_] >= '0' && s_[pos_] <= '9')) return Value(number());
-        fail("unexpected character");
-    }
+    const char c = s_[pos_];
+    if (c == '{') return object(depth + 1);
+    if (c == '[') return array(depth + 1);
+    if (c == '"') return Value(string());
+    if (c == '-' || (c >= '0' && c <= '9')) return Value(number());
+    if (c == 't') return literal("true", Value(true));
+    if (c == 'f') return literal("false", Value(false));
+    if (c == 'n') return literal("null", Value());
+    fail("unexpected character");
   }
 
   Value object(int depth) {
@@ -114,10 +120,7 @@ class Parser {
     ++pos_;  // '{'
     Value obj = Value::object();
     skip_ws();
-    if (peek() == '}') {
-      ++pos_;
-      return obj;
-    }
+    if (eat('}')) return obj;
     // Value::set scans linearly; a hash index keeps a hostile 100k-key object from going
     // quadratic. The members are moved into obj at the end.
     std::vector<std::pair<std::string, Value>> members;
@@ -127,22 +130,17 @@ class Parser {
       if (peek() != '"') fail("expected string key");
       std::string key = string();
       skip_ws();
-      if (peek() != ':') fail("expected ':'");
-      ++pos_;
+      if (!eat(':')) fail("expected ':'");
       skip_ws();
       Value v = value(depth);
       const auto [it, fresh] = index.try_emplace(key, members.size());
-      if (fresh) members.emplace_back(std::move(key), std::move(v));
-      else members[it->second].second = std::move(v);  // duplicate key: last wins
+      if (fresh)
+        members.emplace_back(std::move(key), std::move(v));
+      else
+        members[it->second].second = std::move(v);  // duplicate key: last wins
       skip_ws();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() == '}') {
-        ++pos_;
-        break;
-      }
+      if (eat(',')) continue;
+      if (eat('}')) break;
       fail("expected ',' or '}'");
     }
     // obj is a non-const object we own, so writing through members() is well defined.
@@ -155,22 +153,13 @@ class Parser {
     ++pos_;  // '['
     Value arr = Value::array();
     skip_ws();
-    if (peek() == ']') {
-      ++pos_;
-      return arr;
-    }
+    if (eat(']')) return arr;
     for (;;) {
       skip_ws();
       arr.push_back(value(depth));
       skip_ws();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() == ']') {
-        ++pos_;
-        return arr;
-      }
+      if (eat(',')) continue;
+      if (eat(']')) return arr;
       fail("expected ',' or ']'");
     }
   }
@@ -179,12 +168,9 @@ class Parser {
     if (pos_ + 4 > s_.size()) fail("truncated \\u escape");
     uint32_t v = 0;
     for (int i = 0; i < 4; ++i) {
-      const char c = s_[pos_];
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
-      else fail("invalid hex digit in \\u escape");
+      const auto h = kHexDigits.find(static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos_]))));
+      if (h == std::string_view::npos) fail("invalid hex digit in \\u escape");
+      v = (v << 4) | static_cast<uint32_t>(h);
       ++pos_;
     }
     return v;
@@ -193,13 +179,11 @@ class Parser {
   // Copies one raw UTF-8 sequence starting at pos_, rejecting overlongs, surrogates, > U+10FFFF.
   void raw_utf8(std::string& out) {
     const auto b0 = static_cast<unsigned char>(s_[pos_]);
-    int len;
-    uint32_t cp;
-    if (b0 < 0x80) { len = 1; cp = b0; }
-    else if ((b0 & 0xE0) == 0xC0) { len = 2; cp = b0 & 0x1F; }
-    else if ((b0 & 0xF0) == 0xE0) { len = 3; cp = b0 & 0x0F; }
-    else if ((b0 & 0xF8) == 0xF0) { len = 4; cp = b0 & 0x07; }
-    else fail("invalid UTF-8");
+    // The lead byte's count of leading ones is the sequence length (0 means ASCII).
+    const int ones = std::countl_one(b0);
+    if (ones == 1 || ones > 4) fail("invalid UTF-8");
+    const int len = ones == 0 ? 1 : ones;
+    uint32_t cp = ones == 0 ? b0 : b0 & (0x7Fu >> len);
     if (pos_ + static_cast<size_t>(len) > s_.size()) fail("truncated UTF-8");
     for (int i = 1; i < len; ++i) {
       const auto b = static_cast<unsigned char>(s_[pos_ + static_cast<size_t>(i)]);
@@ -231,29 +215,22 @@ class Parser {
       ++pos_;
       if (eof()) fail("unterminated string");
       const char e = s_[pos_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          uint32_t cp = hex4();
-          if (cp >= 0xDC00 && cp <= 0xDFFF) fail_at("lone low surrogate", esc_at);
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (s_.substr(pos_, 2) != "\\u") fail_at("lone high surrogate", esc_at);
-            pos_ += 2;
-            const uint32_t lo = hex4();
-            if (lo < 0xDC00 || lo > 0xDFFF) fail_at("lone high surrogate", esc_at);
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
+      if (const auto k = kEscapeChars.find(e); k != std::string_view::npos) {
+        out += kEscapeValues[k];
+        continue;
+      }
+      if (e != 'u') fail_at("invalid escape", esc_at);
+      {
+        uint32_t cp = hex4();
+        if (cp >= 0xDC00 && cp <= 0xDFFF) fail_at("lone low surrogate", esc_at);
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (s_.substr(pos_, 2) != "\\u") fail_at("lone high surrogate", esc_at);
+          pos_ += 2;
+          const uint32_t lo = hex4();
+          if (lo < 0xDC00 || lo > 0xDFFF) fail_at("lone high surrogate", esc_at);
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
-        default: fail_at("invalid escape", esc_at);
+        append_utf8(out, cp);
       }
     }
   }
@@ -288,38 +265,26 @@ class Parser {
     const auto [ptr, ec] = std::from_chars(first, last, v);
     if (ec == std::errc::result_out_of_range) {
       // from_chars reports both overflow and total underflow; only overflow is an error.
-      if (decimal_exponent(first, last) > 0) fail_at("number out of range", start);
+      if (decimal_exponent(std::string_view(first, size_t(last - first))) > 0) fail_at("number out of range", start);
       return *first == '-' ? -0.0 : 0.0;
     }
     if (ec != std::errc() || ptr != last) fail_at("invalid number", start);
     return v;
   }
 
-  // The power of ten of the leading significant digit, roughly; enough to tell big from tiny.
-  static long decimal_exponent(const char* p, const char* end) {
-    if (*p == '-') ++p;
-    bool found = false, after_point = false;
-    long int_digits = 0, frac_zeros = 0;
-    for (; p < end && *p != 'e' && *p != 'E'; ++p) {
-      if (*p == '.') { after_point = true; continue; }
-      if (!after_point) {
-        if (found || *p != '0') { found = true; ++int_digits; }
-      } else if (!found) {
-        if (*p == '0') ++frac_zeros;
-        else found = true;
-      }
-    }
-    // Position of the first nonzero digit relative to the decimal point.
-    const long lead = int_digits > 0 ? int_digits - 1 : -(frac_zeros + 1);
+  // Returns the decimal exponent of the leading nonzero digit of a (nonzero) number literal:
+  // positive when from_chars overflowed, negative when it underflowed.
+  static long decimal_exponent(std::string_view num) {
+    const size_t e = std::min(num.find_first_of("eE"), num.size());
+    const size_t point = std::min(num.substr(0, e).find('.'), e);
+    const size_t lead = num.find_first_of("123456789");
     long exp = 0;
-    if (p < end) {
-      ++p;
-      const bool neg = *p == '-';
-      if (*p == '+' || *p == '-') ++p;
-      for (; p < end; ++p) exp = exp < 100000000 ? exp * 10 + (*p - '0') : exp;
-      if (neg) exp = -exp;
+    if (e < num.size()) {
+      const char* from = num.data() + e + 1 + (num[e + 1] == '+' ? 1 : 0);  // from_chars rejects '+'
+      if (std::from_chars(from, num.data() + num.size(), exp).ec != std::errc())
+        exp = num[e + 1] == '-' ? -1000000 : 1000000;  // an exponent beyond long is beyond double
     }
-    return lead + exp;
+    return exp + (lead < point ? long(point - lead) - 1 : -long(lead - point));
   }
 
   std::string_view s_;
@@ -330,22 +295,15 @@ void dump_string(std::string& out, const std::string& s) {
   out += '"';
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;  // UTF-8 passes through unchanged
-        }
+    if (const auto k = kEscapeValues.find(ch); k != std::string_view::npos && ch != '/') {
+      out += '\\';
+      out += kEscapeChars[k];
+    } else if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;  // UTF-8 passes through unchanged
     }
   }
   out += '"';
@@ -379,10 +337,18 @@ void newline(std::string& out, int indent, int level) {
 
 void dump_value(std::string& out, const Value& v, int indent, int level) {
   switch (v.kind()) {
-    case Value::Kind::Null: out += "null"; return;
-    case Value::Kind::Bool: out += v.as_bool() ? "true" : "false"; return;
-    case Value::Kind::Number: dump_number(out, v.as_number()); return;
-    case Value::Kind::String: dump_string(out, v.as_string()); return;
+    case Value::Kind::Null:
+      out += "null";
+      return;
+    case Value::Kind::Bool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::Number:
+      dump_number(out, v.as_number());
+      return;
+    case Value::Kind::String:
+      dump_string(out, v.as_string());
+      return;
     case Value::Kind::Array: {
       const auto& items = v.items();
       out += '[';
@@ -447,8 +413,7 @@ double Value::as_number() const {
 int64_t Value::as_int() const {
   if (kind_ != Kind::Number) wrong_kind(kind_, "number");
   // [-2^63, 2^63) is exactly the doubles that convert to int64 without overflow.
-  if (!(num_ >= -9223372036854775808.0 && num_ < 9223372036854775808.0) ||
-      num_ != std::floor(num_)) {
+  if (!(num_ >= -9223372036854775808.0 && num_ < 9223372036854775808.0) || num_ != std::floor(num_)) {
     char buf[64];
     const auto r = std::to_chars(buf, buf + sizeof buf, num_);
     throw Error("json: expected integer, have " + std::string(buf, r.ptr));
@@ -486,8 +451,7 @@ const Value& Value::at(std::string_view key) const {
 const Value& Value::operator[](size_t i) const {
   const auto& a = items();
   if (i >= a.size())
-    throw Error("json: index " + std::to_string(i) + " out of range (size " +
-                std::to_string(a.size()) + ")");
+    throw Error("json: index " + std::to_string(i) + " out of range (size " + std::to_string(a.size()) + ")");
   return a[i];
 }
 
@@ -515,7 +479,9 @@ Value& Value::set(const std::string& key, Value v) {
   return obj_.back().second;
 }
 
-Value parse(std::string_view text) { return Parser(text).run(); }
+Value parse(std::string_view text) {
+  return Parser(text).run();
+}
 
 std::string dump(const Value& v, int indent) {
   std::string out;

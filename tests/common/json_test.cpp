@@ -45,8 +45,7 @@ TEST_CASE("json: scalars", "[json]") {
   // Correct rounding: the shortest repr of 0.1 reads back as the same double.
   REQUIRE(parse("0.1").as_number() == 0.1);
   REQUIRE(parse("1.7976931348623157e308").as_number() == std::numeric_limits<double>::max());
-  REQUIRE(parse("4.9406564584124654e-324").as_number() ==
-          std::numeric_limits<double>::denorm_min());
+  REQUIRE(parse("4.9406564584124654e-324").as_number() == std::numeric_limits<double>::denorm_min());
   REQUIRE(parse("1e-400").as_number() == 0.0);  // total underflow reads as zero
   REQUIRE(std::signbit(parse("-1e-400").as_number()));
   REQUIRE(parse("[]").size() == 0);
@@ -117,6 +116,11 @@ TEST_CASE("json: errors name the byte offset", "[json]") {
   REQUIRE(parse_error(".5") == "json: unexpected character at byte 0");
   REQUIRE(parse_error("+1") == "json: unexpected character at byte 0");
   REQUIRE(parse_error("1e400") == "json: number out of range at byte 0");
+  REQUIRE(parse_error("[1000e306]") == "json: number out of range at byte 1");
+  REQUIRE(parse_error("1e99999999999999999999") == "json: number out of range at byte 0");
+  REQUIRE(parse("1e-99999999999999999999").as_number() == 0.0);
+  REQUIRE(parse("123456e-330").as_number() == 0.0);  // 1.2e-325: below the smallest subnormal
+  REQUIRE(parse("0.00001e310").as_number() == 1e305);
   REQUIRE(parse_error("[\"abc") == "json: unterminated string at byte 5");
   REQUIRE(parse_error("\"a\nb\"") == "json: control character in string at byte 2");
   REQUIRE(parse_error(R"("\x")") == "json: invalid escape at byte 1");
@@ -125,8 +129,8 @@ TEST_CASE("json: errors name the byte offset", "[json]") {
   REQUIRE(parse_error(R"( "\ud83d")") == "json: lone high surrogate at byte 2");
   REQUIRE(parse_error(R"("\ud83d\u0041")") == "json: lone high surrogate at byte 1");
   REQUIRE(parse_error(R"("\ude00")") == "json: lone low surrogate at byte 1");
-  REQUIRE(parse_error("\"\xC3\"") == "json: invalid UTF-8 at byte 1");        // truncated sequence
-  REQUIRE(parse_error("\"\xC0\x80\"") == "json: invalid UTF-8 at byte 1");    // overlong NUL
+  REQUIRE(parse_error("\"\xC3\"") == "json: invalid UTF-8 at byte 1");          // truncated sequence
+  REQUIRE(parse_error("\"\xC0\x80\"") == "json: invalid UTF-8 at byte 1");      // overlong NUL
   REQUIRE(parse_error("\"\xED\xA0\x80\"") == "json: invalid UTF-8 at byte 1");  // surrogate
   REQUIRE(parse_error("\"\xFF\"") == "json: invalid UTF-8 at byte 1");
   REQUIRE(parse_error(std::string("[1]\0", 4)) == "json: unexpected trailing characters at byte 3");
@@ -148,10 +152,11 @@ TEST_CASE("json: dump formats", "[json]") {
   a.push_back(Value::object());
   o.set("a", a);
   o.set("int", 4);  // replace keeps the position
-  REQUIRE(dump(o) ==
-          R"({"int":4,"neg":-42,"big":9007199254740992,"half":0.5,)"
-          R"("s":"a\"b\\c\n\u0001\u001f/)" "\xC3\xA9" R"(",)"
-          R"("inf":null,"nan":null,"a":[true,null,[],{}]})");
+  REQUIRE(dump(o) == R"({"int":4,"neg":-42,"big":9007199254740992,"half":0.5,)"
+                     R"("s":"a\"b\\c\n\u0001\u001f/)"
+                     "\xC3\xA9"
+                     R"(",)"
+                     R"("inf":null,"nan":null,"a":[true,null,[],{}]})");
   REQUIRE(dump(parse(R"({"a":[1,{"b":null}],"c":{}})"), 2) ==
           "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"c\": {}\n}");
   REQUIRE(dump(Value(1e6)) == "1000000");  // integers never go scientific
@@ -162,17 +167,17 @@ TEST_CASE("json: dump formats", "[json]") {
 }
 
 TEST_CASE("json: dump -> parse round trip", "[json]") {
-  const double nums[] = {0.1, 1.0 / 3.0, -2.5e-310, 1.7976931348623157e308, 123456789.125,
-                         9007199254740993.0, 3.0e20, -1e-5, 6.02214076e23, 65504.0};
+  const double nums[] = {
+      0.1,   1.0 / 3.0,     -2.5e-310, 1.7976931348623157e308, 123456789.125, 9007199254740993.0, 3.0e20,
+      -1e-5, 6.02214076e23, 65504.0};
   Value arr = Value::array();
   for (double d : nums) arr.push_back(d);
   const Value back = parse(dump(arr));
   REQUIRE(back.size() == std::size(nums));
   for (size_t i = 0; i < std::size(nums); ++i) REQUIRE(back[i].as_number() == nums[i]);
 
-  const std::string doc =
-      R"({"name":"kq","list":[1,-2,3.25,true,false,null,"\u00e9\ud83d\ude00\t"],)"
-      R"("nested":{"x":{"y":[[],[{}]]}},"e":""})";
+  const std::string doc = R"({"name":"kq","list":[1,-2,3.25,true,false,null,"\u00e9\ud83d\ude00\t"],)"
+                          R"("nested":{"x":{"y":[[],[{}]]}},"e":""})";
   const Value v = parse(doc);
   for (int indent : {-1, 0, 2, 4}) {
     const std::string text = dump(v, indent);

@@ -100,26 +100,26 @@ TEST_CASE("registry: vec_dot matches the dequantized dot product", "[registry]")
 }
 
 TEST_CASE("registry: importance weights lower the weighted error", "[registry]") {
-  constexpr int64_t n = 1024;
-  constexpr int rows = 16;
+  constexpr int64_t kLen = 1024;
+  constexpr int kRowCount = 16;
   for (size_t ti = 0; ti < kq::kTypeCount; ++ti) {
     const TypeTraits& t = kq::kTypeTraits[ti];
     // Float types store every value; activation types are never weights.
     if (!t.is_quantized || t.activation_only) continue;
     DYNAMIC_SECTION(t.name) {
       // Log-normal importance (σ = 1.5): positive, spanning ~2 decades, like real imatrix data.
-      std::vector<float> qw = gaussian(n, 99, false);
+      std::vector<float> qw = gaussian(kLen, 99, false);
       for (float& w : qw) w = std::exp(1.5f * w);
       double err_imp = 0, err_ref = 0;
       bool identical = true;
-      for (int r = 0; r < rows; ++r) {
-        const auto x = gaussian(n, 200 + uint64_t(r), true);
-        const auto q_ref = quantize(t, x.data(), n);
-        const auto q_imp = quantize(t, x.data(), n, qw.data());
+      for (int r = 0; r < kRowCount; ++r) {
+        const auto x = gaussian(kLen, 200 + uint64_t(r), true);
+        const auto q_ref = quantize(t, x.data(), kLen);
+        const auto q_imp = quantize(t, x.data(), kLen, qw.data());
         identical = identical && q_ref == q_imp;
-        const auto y_ref = dequantize(t, q_ref.data(), n);
-        const auto y_imp = dequantize(t, q_imp.data(), n);
-        for (int64_t i = 0; i < n; ++i) {
+        const auto y_ref = dequantize(t, q_ref.data(), kLen);
+        const auto y_imp = dequantize(t, q_imp.data(), kLen);
+        for (int64_t i = 0; i < kLen; ++i) {
           REQUIRE(std::isfinite(y_imp[size_t(i)]));
           err_ref += qw[size_t(i)] * std::pow(double(x[size_t(i)]) - y_ref[size_t(i)], 2);
           err_imp += qw[size_t(i)] * std::pow(double(x[size_t(i)]) - y_imp[size_t(i)], 2);

@@ -140,7 +140,7 @@ TEST_CASE("conformance: kq quantizers are at least as accurate as llama.cpp", "[
       }
       if (!header) {
         std::printf("\n%-30s %-7s %12s %12s %7s %8s %11s\n", "file", "type", "kq rmse", "llama rmse", "ratio", "worst",
-                    "identical");
+                    "same bytes");
         header = true;
       }
       const double kq_r = count > 0 ? std::sqrt(kq_sse / count) : 0.0;

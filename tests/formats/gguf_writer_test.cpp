@@ -163,7 +163,7 @@ TEST_CASE("gguf writer: round trip keeps every value type and tensor byte", "[gg
 TEST_CASE("gguf writer: general.alignment sets the layout, padding is zeros", "[gguf]") {
   GgufWriter w;
   w.set("general.alignment", GgufValue::u32(128));
-  const auto a = pattern(12, 4);
+  const auto a = pattern(14, 4);  // "a" uses 12 bytes, "b" 14
   w.add_tensor("a", QType::F32, {3}, a.data());
   w.add_tensor("b", QType::F16, {7}, a.data());
   const std::string path = scratch("align128.gguf");

@@ -337,11 +337,15 @@ void GgufFile::parse() {
   for (size_t i = 0; i < tensors_.size(); ++i) {
     GgufTensorInfo& t = tensors_[i];
     uint64_t begin = 0, end = 0;
-    if (__builtin_add_overflow(data_start, t.offset, &begin) || __builtin_add_overflow(begin, t.nbytes, &end) ||
-        end > size_)
-      c.fail(offset_at[i], tensor_label(i, t.name) + ": data [" + std::to_string(data_start) + " + " +
-                               std::to_string(t.offset) + ", +" + std::to_string(t.nbytes) +
-                               " bytes) runs past the end of the file (" + std::to_string(size_) + " bytes)");
+    const bool overflow =
+        __builtin_add_overflow(data_start, t.offset, &begin) || __builtin_add_overflow(begin, t.nbytes, &end);
+    if (overflow || end > size_) {
+      const std::string range =
+          overflow ? "beyond 2^64" : "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
+      c.fail(offset_at[i], tensor_label(i, t.name) + ": data at offset " + std::to_string(t.offset) + " (" +
+                               std::to_string(t.nbytes) + " bytes, file bytes " + range +
+                               ") runs past the end of the file (" + std::to_string(size_) + " bytes)");
+    }
     t.data = base_ + begin;
   }
 }

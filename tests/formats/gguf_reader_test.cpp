@@ -169,8 +169,9 @@ const std::vector<Case>& corrupt_cases() {
       }),
       patched("data past end of file", [](GgufBytes& b, const SmallFileAt& a) {
         b.bytes.resize(b.bytes.size() - 1);
-        return "tensor info 1 ('tok.weight'): data [" + std::to_string(a.data_start) + " + 64, +32 bytes) runs past" +
-               " the end of the file (" + std::to_string(b.bytes.size()) + " bytes)" + at_byte(a.t1.offset);
+        return "tensor info 1 ('tok.weight'): data at offset 64 (32 bytes, file bytes [" +
+               std::to_string(a.data_start + 64) + ", " + std::to_string(a.data_start + 96) +
+               ")) runs past the end of the file (" + std::to_string(b.bytes.size()) + " bytes)" + at_byte(a.t1.offset);
       }),
       one_tensor("tensor name > 63 bytes", [](GgufBytes& b) {
         const size_t at = b.tensor(std::string(64, 'n'), {4}, 0, 0).name;
@@ -186,7 +187,8 @@ const std::vector<Case>& corrupt_cases() {
       }),
       one_tensor("huge tensor past end", [](GgufBytes& b) {
         const size_t at = b.tensor("big", {uint64_t(1) << 40}, 1, 0).offset;
-        return "+2199023255552 bytes) runs past the end of the file (128 bytes)" + at_byte(at);
+        return "data at offset 0 (2199023255552 bytes, file bytes [64, 2199023255616)) runs past the end of the file"
+               " (128 bytes)" + at_byte(at);
       }),
       {"truncated header",
        [] {

@@ -1,0 +1,243 @@
+// Byte-level BPE pre-tokenizers: the regex split rules llama.cpp applies per `tokenizer.ggml.pre`.
+//
+// The patterns are data from each model's tokenizer.json (as adapted by llama.cpp); matching is
+// PCRE2 in UTF + UCP mode. llama.cpp does not run these patterns with a Unicode regex engine, and
+// kq must agree with it token for token, so the patterns and the subject are rewritten to
+// reproduce its behaviour exactly:
+//  * `\s` means the Unicode White_Space set. The subject carries every non-ASCII White_Space
+//    character as U+000B, and `\s`/`\S` become ASCII classes, so PCRE2's wider idea of space
+//    (it adds U+180E) plays no part.
+//  * Outside the GPT-2 and Llama-3 patterns (which llama.cpp hand-codes with true categories),
+//    llama.cpp matches a "collapsed" text in which a non-ASCII character that is not a letter,
+//    number, punctuation, mark, symbol or space (controls, format characters such as U+200D,
+//    private use, unassigned) stands in for a letter. There `\p{L}` is widened to match them.
+#include "runtime/pretokenizer.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <utility>
+
+#include "common/error.h"
+#include "runtime/unicode.h"
+
+namespace kq {
+
+namespace {
+
+constexpr const char* kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
+constexpr const char* kLlama3Pattern =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|)"
+    R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kLlama3OriginalPattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|)"
+    R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kQwen2Pattern =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|)"
+    R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kTekkenPattern =
+    R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|)"
+    R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|)"
+    R"(\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kGpt4oPattern =
+    R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+)"
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|)"
+    R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*)"
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|)"
+    R"(\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kPoroPattern = R"( ?[^(\s|.,!?…。，、।۔،)]+)";
+constexpr const char* kCjkPattern = R"([一-龥ࠀ-一가-퟿]+)";
+
+struct Spec {
+  std::vector<std::string> names;  // the first is canonical, the rest are aliases
+  std::vector<std::string> patterns;
+  bool ignore_merges = false;
+  bool add_bos = false;
+};
+
+const std::vector<Spec>& specs() {
+  static const std::vector<Spec> table = {
+      {{"default"},
+       {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2Pattern, R"(\p{N}+)", R"([0-9][0-9][0-9])"}},
+      {{"llama-bpe", "llama3", "llama-v3", "falcon3"}, {kLlama3Pattern}, true, true},
+      {{"dbrx", "smaug-bpe"}, {kLlama3Pattern}},
+      {{"chatglm-bpe"}, {kLlama3Pattern}},
+      {{"deepseek-llm"},
+       {R"([\r\n])",
+        R"(\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-)"
+        R"(ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-)"
+        R"(ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+)",
+        R"(\s?[!-/:-~！-／：-～‘-‟　-。]+)", R"(\s+$)", kCjkPattern, R"(\p{N}+)"}},
+      {{"deepseek-coder"}, {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjkPattern, R"(\p{N})"}},
+      {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2Pattern, R"([0-9][0-9][0-9])"}},
+      {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"},
+       {R"(\p{N})", kGpt2Pattern}},
+      {{"gpt-2", "mpt", "olmo", "jais", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v1-en", "jina-v2-es",
+        "jina-v2-de", "jina-v2-code", "roberta-bpe"},
+       {kGpt2Pattern}},
+      {{"qwen2", "stablelm2", "deepseek-r1-qwen", "megrez"}, {kQwen2Pattern}},
+      {{"poro-chat", "bloom", "gpt3-finnish"}, {kPoroPattern}},
+      {{"viking"}, {kPoroPattern, R"(\p{N})"}},
+      {{"tekken"}, {kTekkenPattern}, true, true},
+      {{"gpt-4o"}, {kGpt4oPattern}},
+  };
+  return table;
+}
+
+// Inside a character class: every letter plus what llama.cpp's collapsed text counts as one
+// (non-ASCII C0/C1 controls other than U+0085, format, private-use and unassigned characters).
+constexpr const char* kLetterLikeClassBody = R"(\p{L}\x{80}-\x{84}\x{86}-\x{9F}\p{Cf}\p{Co}\p{Cn})";
+constexpr const char* kSpaceClassBody = R"(\t-\r\x20)";
+
+// Rewrites a tokenizer.json pattern into the PCRE2 pattern that matches like llama.cpp.
+std::string adapt_pattern(const std::string& pattern) {
+  const bool hand_coded_in_llama = pattern == kGpt2Pattern || pattern == kLlama3Pattern ||
+                                   pattern == kLlama3OriginalPattern;
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char e = pattern[i + 1];
+      if (e == 's') {
+        out += in_class ? kSpaceClassBody : std::string("[") + kSpaceClassBody + "]";
+      } else if (e == 'S') {
+        if (in_class) throw Error("pre-tokenizer pattern uses \\S inside a class: " + pattern);
+        out += std::string("[^") + kSpaceClassBody + "]";
+      } else if (!hand_coded_in_llama && pattern.compare(i, 5, "\\p{L}") == 0) {
+        out += in_class ? kLetterLikeClassBody : std::string("[") + kLetterLikeClassBody + "]";
+        i += 3;  // with the ++i below and the loop's, skips "\p{L}"
+      } else {
+        out += c;
+        out += e;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '[' && !in_class) in_class = true;
+    else if (c == ']' && in_class) in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct PreTokenizer::Regex {
+  pcre2_code* code = nullptr;
+  ~Regex() { pcre2_code_free(code); }
+};
+
+PreTokenizer::PreTokenizer(PreTokenizer&&) noexcept = default;
+PreTokenizer& PreTokenizer::operator=(PreTokenizer&&) noexcept = default;
+PreTokenizer::~PreTokenizer() = default;
+
+PreTokenizer PreTokenizer::from_patterns(std::string name, const std::vector<std::string>& patterns) {
+  PreTokenizer pt;
+  pt.name_ = std::move(name);
+  for (const std::string& pattern : patterns) {
+    const std::string adapted = adapt_pattern(pattern);
+    int err = 0;
+    PCRE2_SIZE err_offset = 0;
+    // DOLLAR_ENDONLY: `$` must mean the end of the piece, not also "before a final newline".
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(adapted.data()), adapted.size(),
+                                     PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &err, &err_offset, nullptr);
+    if (!code) {
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(err, msg, sizeof msg);
+      throw Error("pre-tokenizer '" + pt.name_ + "': bad pattern at offset " + std::to_string(err_offset) +
+                  ": " + reinterpret_cast<const char*>(msg));
+    }
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // optional speed-up; the interpreter is the fallback
+    auto regex = std::make_unique<Regex>();
+    regex->code = code;
+    pt.regexes_.push_back(std::move(regex));
+  }
+  return pt;
+}
+
+PreTokenizer PreTokenizer::create(std::string_view name) {
+  for (const Spec& spec : specs()) {
+    for (const std::string& n : spec.names) {
+      if (n != name) continue;
+      PreTokenizer pt = from_patterns(std::string(name), spec.patterns);
+      pt.ignore_merges_ = spec.ignore_merges;
+      pt.default_add_bos_ = spec.add_bos;
+      return pt;
+    }
+  }
+  throw Error("unsupported pre-tokenizer '" + std::string(name) + "' (tokenizer.ggml.pre)");
+}
+
+std::vector<std::string> PreTokenizer::known_names() {
+  std::vector<std::string> names;
+  for (const Spec& spec : specs()) names.insert(names.end(), spec.names.begin(), spec.names.end());
+  return names;
+}
+
+std::vector<std::string> PreTokenizer::split(std::string_view text) const {
+  const std::vector<uint32_t> cps = unicode::to_codepoints(text);
+  const size_t n = cps.size();
+
+  // The subject the regexes see: one character per code point of `cps` (see the file comment).
+  std::string subject;
+  subject.reserve(text.size());
+  std::vector<size_t> byte_of_cp(n + 1);
+  for (size_t i = 0; i < n; ++i) {
+    byte_of_cp[i] = subject.size();
+    uint32_t cp = cps[i];
+    if (cp >= 0x80 && unicode::is_white_space(cp)) cp = 0x0B;
+    else if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xE000;  // keep the subject valid UTF-8; both are "other"
+    unicode::append_utf8(subject, cp);
+  }
+  byte_of_cp[n] = subject.size();
+  std::vector<uint32_t> cp_of_byte(subject.size() + 1, 0);
+  for (size_t i = 0; i <= n; ++i) cp_of_byte[byte_of_cp[i]] = static_cast<uint32_t>(i);
+
+  // Pieces as [begin, end) code point ranges.
+  std::vector<std::pair<size_t, size_t>> pieces;
+  if (n > 0) pieces.emplace_back(0, n);
+  for (const auto& regex : regexes_) {
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(regex->code, nullptr);
+    if (!md) throw Error("pre-tokenizer: out of memory");
+    std::vector<std::pair<size_t, size_t>> next;
+    next.reserve(pieces.size() * 2);
+    for (const auto& [b, e] : pieces) {
+      const size_t base = byte_of_cp[b];
+      const size_t len = byte_of_cp[e] - base;
+      const auto* ptr = reinterpret_cast<PCRE2_SPTR>(subject.data() + base);
+      size_t start = 0, kept = 0;  // byte offsets within the piece
+      while (start < len) {
+        const int rc = pcre2_match(regex->code, ptr, len, start, PCRE2_NO_UTF_CHECK, md, nullptr);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) {
+          pcre2_match_data_free(md);
+          throw Error("pre-tokenizer '" + name_ + "': match failed (PCRE2 error " + std::to_string(rc) + ")");
+        }
+        const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+        if (ov[1] == ov[0]) {  // an empty match splits nothing; step over one character
+          start = ov[0] + unicode::utf8_sequence_length(static_cast<uint8_t>(subject[base + ov[0]]));
+          continue;
+        }
+        if (ov[0] > kept) next.emplace_back(cp_of_byte[base + kept], cp_of_byte[base + ov[0]]);
+        next.emplace_back(cp_of_byte[base + ov[0]], cp_of_byte[base + ov[1]]);
+        kept = start = ov[1];
+      }
+      if (kept < len) next.emplace_back(cp_of_byte[base + kept], e);
+    }
+    pcre2_match_data_free(md);
+    pieces = std::move(next);
+  }
+
+  std::vector<std::string> words;
+  words.reserve(pieces.size());
+  for (const auto& [b, e] : pieces) {
+    std::string w;
+    for (size_t i = b; i < e; ++i) unicode::append_utf8(w, cps[i]);
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+}  // namespace kq

@@ -69,15 +69,24 @@ class Cursor {
     return v;
   }
 
-  std::string read_string(const std::string& field) {
+  // Reads a GGUF string. `elem` numbers array elements; names are only built on failure, since
+  // token arrays hold hundreds of thousands of strings.
+  std::string read_string(const std::string& field, uint64_t elem = kNoElem) {
+    auto name = [&] { return elem == kNoElem ? field : field + " element " + std::to_string(elem); };
     const uint64_t len_at = pos_;
-    const uint64_t len = read<uint64_t>(field + " length");
+    if (remaining() < 8) take(8, name() + " length");  // throws
+    uint64_t len;
+    std::memcpy(&len, at(pos_), 8);
+    pos_ += 8;
     if (len > remaining())
-      fail(len_at, field + " length " + std::to_string(len) + " exceeds the " + std::to_string(remaining()) +
+      fail(len_at, name() + " length " + std::to_string(len) + " exceeds the " + std::to_string(remaining()) +
                        " bytes left in the file");
-    const uint64_t p = take(len, field);
+    const uint64_t p = pos_;
+    pos_ += len;
     return std::string(reinterpret_cast<const char*>(at(p)), size_t(len));
   }
+
+  static constexpr uint64_t kNoElem = ~uint64_t(0);
 
  private:
   const uint8_t* base_;
@@ -133,7 +142,7 @@ GgufValue read_value(Cursor& c, GgufType t, const std::string& field) {
   if (et == GgufType::STRING) {
     std::vector<std::string> strs;
     strs.reserve(capped(count));
-    for (uint64_t i = 0; i < count; ++i) strs.push_back(c.read_string(field + " element " + std::to_string(i)));
+    for (uint64_t i = 0; i < count; ++i) strs.push_back(c.read_string(field, i));
     return GgufValue::string_array(std::move(strs));
   }
   const uint64_t nbytes = count * min_elem;  // cannot overflow: count <= remaining / min_elem

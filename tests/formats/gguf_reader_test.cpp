@@ -190,6 +190,17 @@ const std::vector<Case>& corrupt_cases() {
         return "data at offset 0 (2199023255552 bytes, file bytes [64, 2199023255616)) runs past the end of the file"
                " (128 bytes)" + at_byte(at);
       }),
+      {"string array element past end",
+       [] {
+         GgufBytes b;
+         b.header(0, 1);
+         b.kv("tokenizer.ggml.tokens", 9);
+         b.u32(8).u64(2).str("ok");
+         const size_t at = b.pos();
+         b.u64(999).raw("xy", 2);
+         return Corrupt{b.bytes, "metadata kv 0 ('tokenizer.ggml.tokens') value element 1 length 999 exceeds the 2 bytes"
+                                 " left in the file" + at_byte(at)};
+       }},
       {"truncated header",
        [] {
          GgufBytes b;

@@ -99,6 +99,24 @@ TEST_CASE("registry: vec_dot matches the dequantized dot product", "[registry]")
   }
 }
 
+TEST_CASE("registry: vec_dot of an all-zero row is exactly zero", "[registry]") {
+  // Zero rows get a zero scale (Q8_K: d = 0 with bsums the reference leaves unwritten), which must
+  // give 0, not NaN from 0·inf or garbage sums.
+  for (size_t ti = 0; ti < kq::kTypeCount; ++ti) {
+    const TypeTraits& t = kq::kTypeTraits[ti];
+    if (!t.vec_dot) continue;
+    DYNAMIC_SECTION(t.name) {
+      const TypeTraits& act = kq::type_traits(t.vec_dot_type);
+      const int64_t n = 512;
+      const std::vector<float> zero(size_t(n), 0.0f);
+      const auto x = gaussian(n, 21, true);
+      const auto y = gaussian(n, 22, false);
+      REQUIRE(t.vec_dot(n, quantize(t, x.data(), n).data(), quantize(act, zero.data(), n).data()) == 0.0f);
+      REQUIRE(t.vec_dot(n, quantize(t, zero.data(), n).data(), quantize(act, y.data(), n).data()) == 0.0f);
+    }
+  }
+}
+
 TEST_CASE("registry: importance weights lower the weighted error", "[registry]") {
   constexpr int64_t kLen = 1024;
   constexpr int kRowCount = 16;

@@ -163,8 +163,27 @@ bool align_up(uint64_t x, uint64_t a, uint64_t* out) {
   return true;
 }
 
+// Renders a key or tensor name from the file for an error message: the bytes are untrusted, so
+// control bytes are escaped and long names cut, keeping messages one readable line.
+std::string shown(const std::string& name) {
+  constexpr size_t kMaxShown = 80;
+  std::string out;
+  for (size_t i = 0; i < name.size() && i < kMaxShown; ++i) {
+    const auto ch = static_cast<uint8_t>(name[i]);
+    if (ch < 0x20 || ch == 0x7F || ch == '\\' || ch == '\'') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+      out += buf;
+    } else {
+      out += char(ch);
+    }
+  }
+  if (name.size() > kMaxShown) out += "...";
+  return out;
+}
+
 std::string tensor_label(uint64_t i, const std::string& name) {
-  return "tensor info " + std::to_string(i) + " ('" + name + "')";
+  return "tensor info " + std::to_string(i) + " ('" + shown(name) + "')";
 }
 
 }  // namespace
@@ -259,7 +278,7 @@ void GgufFile::parse() {
     const std::string label = "metadata kv " + std::to_string(i);
     const uint64_t key_at = c.pos();
     std::string key = c.read_string(label + " key");
-    const std::string field = label + " ('" + key + "')";
+    const std::string field = label + " ('" + shown(key) + "')";
     if (!keys.insert(key).second) c.fail(key_at, field + ": duplicate key");
     const uint64_t type_at = c.pos();
     const uint32_t type = c.read<uint32_t>(field + " value type");

@@ -201,6 +201,18 @@ const std::vector<Case>& corrupt_cases() {
          return Corrupt{b.bytes, "metadata kv 0 ('tokenizer.ggml.tokens') value element 1 length 999 exceeds the 2 bytes"
                                  " left in the file" + at_byte(at)};
        }},
+      {"names from the file are escaped and cut in messages",
+       [] {
+         GgufBytes b;
+         b.header(0, 2);
+         const std::string key = "a\nb'" + std::string(200, 'k');
+         b.kv(key, 0);
+         b.u8(1);
+         const size_t at = b.kv(key, 0).key;
+         b.u8(2);
+         return Corrupt{b.bytes, "metadata kv 1 ('a\\x0ab\\x27" + std::string(76, 'k') + "...'): duplicate key" +
+                                     at_byte(at)};
+       }},
       {"truncated header",
        [] {
          GgufBytes b;

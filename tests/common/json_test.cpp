@@ -98,6 +98,18 @@ TEST_CASE("json: nesting up to the depth limit", "[json]") {
   REQUIRE_THROWS_AS(parse(std::string(1000000, '[')), kq::Error);
 }
 
+TEST_CASE("json: a huge object parses in linear time", "[json]") {
+  // 200k keys: a quadratic duplicate check would take minutes; the parser's hash index does not.
+  std::string doc = "{";
+  for (int i = 0; i < 200000; ++i) doc += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  doc += ",\"k7\":-1}";  // a late duplicate replaces the early value in place
+  const Value v = parse(doc);
+  REQUIRE(v.size() == 200000);
+  REQUIRE(v.members()[7].first == "k7");
+  REQUIRE(v.members()[7].second.as_int() == -1);
+  REQUIRE(v.at("k199999").as_int() == 199999);
+}
+
 TEST_CASE("json: errors name the byte offset", "[json]") {
   REQUIRE(parse_error(R"({"a": 1, "b": 2 "c"})") == "json: expected ',' or '}' at byte 16");
   REQUIRE(parse_error("[1 2]") == "json: expected ',' or ']' at byte 3");

@@ -108,9 +108,9 @@ uint32_t alignment_of(const GgufValue* a) {
 // Removes the temp file unless released: an error or exception never leaves a partial file.
 class TempFile {
  public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {
+  explicit TempFile(const std::string& final_path) : path_(final_path + ".tmp." + std::to_string(::getpid())) {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Error(path_ + ": cannot create: " + std::strerror(errno));
+    if (fd_ < 0) throw Error(final_path + ": cannot create temp file " + path_ + ": " + std::strerror(errno));
   }
   ~TempFile() {
     if (fd_ >= 0) ::close(fd_);
@@ -195,7 +195,7 @@ void GgufWriter::add_tensor(const std::string& name, QType type, const std::vect
 
 void GgufWriter::write(const std::string& path) const {
   const uint32_t align = alignment_of(find("general.alignment"));
-  TempFile tmp(path + ".tmp." + std::to_string(::getpid()));
+  TempFile tmp(path);
   FdWriter w(tmp.fd(), tmp.path());
 
   w.pod<uint32_t>(kGgufMagic);

@@ -382,9 +382,6 @@ void dump_value(std::string& out, const Value& v, int indent, int level) {
 
 Value::Value(bool b) : kind_(Kind::Bool), b_(b) {}
 Value::Value(double d) : kind_(Kind::Number), num_(d) {}
-Value::Value(int v) : kind_(Kind::Number), num_(v) {}
-Value::Value(int64_t v) : kind_(Kind::Number), num_(static_cast<double>(v)) {}
-Value::Value(uint64_t v) : kind_(Kind::Number), num_(static_cast<double>(v)) {}
 Value::Value(const char* s) : kind_(Kind::String), str_(s ? s : "") {}
 Value::Value(std::string s) : kind_(Kind::String), str_(std::move(s)) {}
 

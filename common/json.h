@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -18,9 +19,10 @@ class Value {
   Value(std::nullptr_t) {}
   Value(bool b);
   Value(double d);
-  Value(int v);
-  Value(int64_t v);
-  Value(uint64_t v);
+  // Any integer type (exact up to 2^53, like every JSON number kq writes).
+  template <typename T>
+    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
+  Value(T v) : kind_(Kind::Number), num_(static_cast<double>(v)) {}
   Value(const char* s);
   Value(std::string s);
   static Value array();

@@ -1,0 +1,201 @@
+// Session: buffers sized once, eval() in n_batch chunks, and forward(): the whole llama-family layer stack.
+#include "runtime/session.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "common/error.h"
+#include "runtime/matmul.h"
+#include "runtime/model.h"
+
+namespace kq {
+
+int physical_cores() {
+  // Distinct (physical id, core id) pairs; SMT siblings share a core and gain little for matmuls.
+  std::ifstream in("/proc/cpuinfo");
+  std::set<std::pair<int, int>> cores;
+  std::string line;
+  int physical = 0;
+  while (std::getline(in, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    if (line.rfind("physical id", 0) == 0) physical = std::atoi(line.c_str() + colon + 1);
+    if (line.rfind("core id", 0) == 0) cores.emplace(physical, std::atoi(line.c_str() + colon + 1));
+  }
+  if (!cores.empty()) return int(cores.size());
+  return std::max(1, int(std::thread::hardware_concurrency()));
+}
+
+namespace {
+
+// Returns the largest activation scratch any matmul of the model needs for n_batch tokens.
+size_t max_matmul_scratch(const ModelWeights& w, int n_batch) {
+  size_t bytes = matmul_scratch_bytes(w.output, n_batch);
+  for (const LayerWeights& l : w.layers)
+    for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      bytes = std::max(bytes, matmul_scratch_bytes(*t, n_batch));
+  return bytes;
+}
+
+int default_ctx(const ModelConfig& c, int requested) { return requested > 0 ? requested : std::min(c.n_ctx_train, 4096); }
+
+}  // namespace
+
+Session::Session(const Model& model, SessionOptions o)
+    : model_(model),
+      n_ctx_(default_ctx(model.config(), o.n_ctx)),
+      n_batch_(std::clamp(o.n_batch, 1, n_ctx_)),
+      n_threads_(o.n_threads > 0 ? o.n_threads : physical_cores()),
+      cache_(model.config().n_layer, n_ctx_, model.config().n_head_kv, model.config().head_dim,
+             model.config().head_dim_v, o.cache_type) {
+  const ModelConfig& c = model.config();
+  rope_.n_rot = c.n_rot;
+  rope_.freq_base = c.rope_freq_base;
+  rope_.freq_scale = c.rope_freq_scale;
+  rope_.freq_factors = model.weights().rope_freqs.present() ? model.weights().rope_freqs.f32() : nullptr;
+  rope_.type = c.rope_type;
+
+  const size_t b = size_t(n_batch_);
+  x_.resize(b * size_t(c.n_embd));
+  xb_.resize(b * size_t(c.n_embd));
+  xo_.resize(b * size_t(c.n_embd));
+  q_.resize(b * size_t(c.n_embd_q()));
+  k_.resize(b * size_t(c.n_embd_k()));
+  v_.resize(b * size_t(c.n_embd_v()));
+  att_.resize(b * size_t(c.n_embd_o()));
+  hb_.resize(b * size_t(c.n_ff));
+  hb2_.resize(b * size_t(c.n_ff));
+  rope_cs_.resize(b * size_t(c.n_rot));
+  mm_scratch_.resize(max_matmul_scratch(model.weights(), n_batch_));
+  for (int i = 0; i < n_threads_; ++i) attn_scratch_.emplace_back(cache_, c.head_dim, c.head_dim_v);
+}
+
+int Session::n_vocab() const { return model_.config().n_vocab; }
+
+void Session::eval(const std::vector<int32_t>& tokens, bool all_logits) {
+  const int n = int(tokens.size());
+  if (n == 0) return;
+  if (size_t(n_past_) + tokens.size() > size_t(n_ctx_))
+    throw Error("prompt of " + std::to_string(tokens.size()) + " tokens does not fit the context of " +
+                std::to_string(n_ctx_) + (n_past_ ? " (" + std::to_string(n_past_) + " positions already used)" : ""));
+  const int n_vocab = model_.config().n_vocab;
+  for (int i = 0; i < n; ++i)
+    if (tokens[size_t(i)] < 0 || tokens[size_t(i)] >= n_vocab)
+      throw Error("token id " + std::to_string(tokens[size_t(i)]) + " at index " + std::to_string(i) +
+                  " is out of range for a vocabulary of " + std::to_string(n_vocab));
+
+  n_logits_ = all_logits ? n : 1;
+  logits_.resize(size_t(n_logits_) * size_t(n_vocab));
+  for (int start = 0; start < n; start += n_batch_) {
+    const int m = std::min(n_batch_, n - start);
+    const bool last = start + m == n;
+    if (all_logits) {
+      forward(tokens.data() + start, m, n_past_, 0, logits_.data() + size_t(start) * size_t(n_vocab));
+    } else {
+      forward(tokens.data() + start, m, n_past_, last ? m - 1 : m, logits_.data());
+    }
+    n_past_ += m;
+  }
+}
+
+const float* Session::logits(int i) const {
+  if (n_logits_ == 0) throw Error("no logits yet: call eval() first");
+  if (i == -1) i = n_logits_ - 1;
+  if (i < 0 || i >= n_logits_)
+    throw Error("logits row " + std::to_string(i) + " requested; the last eval kept " + std::to_string(n_logits_));
+  return logits_.data() + size_t(i) * size_t(model_.config().n_vocab);
+}
+
+void Session::truncate(int n_past) {
+  if (n_past < 0 || n_past > n_past_)
+    throw Error("cannot truncate to " + std::to_string(n_past) + " positions; the session holds " +
+                std::to_string(n_past_));
+  n_past_ = n_past;  // later positions are overwritten by the next eval
+}
+
+void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, float* out) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  const int E = c.n_embd, Q = c.n_embd_q(), K = c.n_embd_k(), V = c.n_embd_v(), O = c.n_embd_o(), F = c.n_ff;
+  const int group = c.n_head / c.n_head_kv;
+  const float kq_scale = 1.0f / std::sqrt(float(c.head_dim));
+  float* x = x_.data();
+  float* xb = xb_.data();
+  float* xo = xo_.data();
+  uint8_t* mm = mm_scratch_.data();
+  const int nt = n_threads_;
+
+  // Token embeddings: one dequantized row of token_embd per token.
+  const TypeTraits& embd_type = type_traits(w.token_embd.type);
+  for (int t = 0; t < n; ++t) embd_type.to_float(w.token_embd.row(tokens[t]), x + size_t(t) * E, E);
+
+  // RoPE angles per position, shared by every layer and head.
+  for (int t = 0; t < n; ++t) rope_angles(pos0 + t, rope_, rope_cs_.data() + size_t(t) * c.n_rot);
+
+  for (int il = 0; il < c.n_layer; ++il) {
+    const LayerWeights& l = w.layers[size_t(il)];
+
+    // Attention input: RMSNorm scaled by attn_norm.
+    for (int t = 0; t < n; ++t) rmsnorm(x + size_t(t) * E, l.attn_norm.f32(), xb + size_t(t) * E, E, c.rms_eps);
+
+    // Q, K, V projections for the whole batch (plus qwen2's biases).
+    matmul(l.wq, xb, n, q_.data(), mm, nt);
+    matmul(l.wk, xb, n, k_.data(), mm, nt);
+    matmul(l.wv, xb, n, v_.data(), mm, nt);
+    for (int t = 0; t < n; ++t) {
+      if (l.bq.present()) add(q_.data() + size_t(t) * Q, l.bq.f32(), Q);
+      if (l.bk.present()) add(k_.data() + size_t(t) * K, l.bk.f32(), K);
+      if (l.bv.present()) add(v_.data() + size_t(t) * V, l.bv.f32(), V);
+    }
+
+    // RoPE on queries and keys, then append keys and values to the cache at their positions.
+    for (int t = 0; t < n; ++t) {
+      const float* cs = rope_cs_.data() + size_t(t) * c.n_rot;
+      rope_apply(q_.data() + size_t(t) * Q, c.n_head, c.head_dim, rope_, cs);
+      rope_apply(k_.data() + size_t(t) * K, c.n_head_kv, c.head_dim, rope_, cs);
+      cache_.store(il, pos0 + t, k_.data() + size_t(t) * K, v_.data() + size_t(t) * V);
+    }
+
+    // Causal attention: token t sees positions 0..pos0+t; query head h reads KV head h/group.
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nt) if (nt > 1)
+    for (int t = 0; t < n; ++t) {
+      for (int h = 0; h < c.n_head; ++h) {
+        attend_head(cache_, il, pos0 + t + 1, q_.data() + size_t(t) * Q + size_t(h) * c.head_dim, h / group,
+                    kq_scale, att_.data() + size_t(t) * O + size_t(h) * c.head_dim_v,
+                    attn_scratch_[size_t(omp_get_thread_num())]);
+      }
+    }
+
+    // Output projection and residual.
+    matmul(l.wo, att_.data(), n, xo, mm, nt);
+    for (int t = 0; t < n; ++t) {
+      if (l.bo.present()) add(xo + size_t(t) * E, l.bo.f32(), E);
+      add(x + size_t(t) * E, xo + size_t(t) * E, E);
+    }
+
+    // Feed-forward input: RMSNorm scaled by ffn_norm.
+    for (int t = 0; t < n; ++t) rmsnorm(x + size_t(t) * E, l.ffn_norm.f32(), xb + size_t(t) * E, E, c.rms_eps);
+
+    // SwiGLU: silu(gate) · up, then the down projection and residual.
+    matmul(l.w_gate, xb, n, hb_.data(), mm, nt);
+    matmul(l.w_up, xb, n, hb2_.data(), mm, nt);
+    silu_mul(hb_.data(), hb2_.data(), n * F);
+    matmul(l.w_down, hb_.data(), n, xo, mm, nt);
+    add(x, xo, n * E);
+  }
+
+  // Final norm and the vocabulary projection, only for the tokens whose logits are kept.
+  if (out_from >= n) return;
+  for (int t = out_from; t < n; ++t)
+    rmsnorm(x + size_t(t) * E, w.output_norm.f32(), xb + size_t(t) * E, E, c.rms_eps);
+  matmul(w.output, xb + size_t(out_from) * E, n - out_from, out, mm, nt);
+}
+
+}  // namespace kq

@@ -3,16 +3,11 @@
 // The patterns are data from each model's tokenizer.json (as adapted by llama.cpp), with non-ASCII
 // characters written as \x{...} so that no editor's Unicode normalization can change a range
 // (NFC maps U+1F7D, U+212A and others to different code points). Matching is PCRE2 in UTF + UCP
-// mode. llama.cpp does not run these patterns with a Unicode regex engine, and
-// kq must agree with it token for token, so the patterns and the subject are rewritten to
-// reproduce its behaviour exactly:
-//  * `\s` means the Unicode White_Space set. The subject carries every non-ASCII White_Space
-//    character as U+000B, and `\s`/`\S` become ASCII classes, so PCRE2's wider idea of space
-//    (it adds U+180E) plays no part.
-//  * Outside the GPT-2 and Llama-3 patterns (which llama.cpp hand-codes with true categories),
-//    llama.cpp matches a "collapsed" text in which a non-ASCII character that is not a letter,
-//    number, punctuation, mark, symbol or space (controls, format characters such as U+200D,
-//    private use, unassigned) stands in for a letter. There `\p{L}` is widened to match them.
+// mode. llama.cpp runs the GPT-2 and Llama-3 patterns as hand-written scanners and the others
+// with std::regex over a text whose non-ASCII characters are collapsed to one byte per category;
+// both use true Unicode categories, but `\s` there is the Unicode White_Space set. So the subject
+// carries every non-ASCII White_Space character as U+000B and `\s`/`\S` become ASCII classes,
+// and PCRE2's wider idea of space (it adds U+180E) plays no part.
 #include "runtime/pretokenizer.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -31,9 +26,6 @@ constexpr const char* kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
 constexpr const char* kLlama3Pattern =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|)"
-    R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr const char* kLlama3OriginalPattern =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|)"
     R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 constexpr const char* kQwen2Pattern =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|)"
@@ -100,15 +92,11 @@ const std::vector<Spec>& specs() {
   return table;
 }
 
-// Inside a character class: every letter plus what llama.cpp's collapsed text counts as one
-// (non-ASCII C0/C1 controls other than U+0085, format, private-use and unassigned characters).
-constexpr const char* kLetterLikeClassBody = R"(\p{L}\x{80}-\x{84}\x{86}-\x{9F}\p{Cf}\p{Co}\p{Cn})";
 constexpr const char* kSpaceClassBody = R"(\t-\r\x20)";
 
-// Rewrites a tokenizer.json pattern into the PCRE2 pattern that matches like llama.cpp.
+// Rewrites a tokenizer.json pattern into the PCRE2 pattern that matches like llama.cpp
+// (only `\s` and `\S` change).
 std::string adapt_pattern(const std::string& pattern) {
-  const bool hand_coded_in_llama = pattern == kGpt2Pattern || pattern == kLlama3Pattern ||
-                                   pattern == kLlama3OriginalPattern;
   std::string out;
   bool in_class = false;
   for (size_t i = 0; i < pattern.size(); ++i) {
@@ -120,9 +108,6 @@ std::string adapt_pattern(const std::string& pattern) {
       } else if (e == 'S') {
         if (in_class) throw Error("pre-tokenizer pattern uses \\S inside a class: " + pattern);
         out += std::string("[^") + kSpaceClassBody + "]";
-      } else if (!hand_coded_in_llama && pattern.compare(i, 5, "\\p{L}") == 0) {
-        out += in_class ? kLetterLikeClassBody : std::string("[") + kLetterLikeClassBody + "]";
-        i += 3;  // with the ++i below and the loop's, skips "\p{L}"
       } else {
         out += c;
         out += e;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "common/error.h"
 #include "formats/gguf.h"
@@ -15,7 +16,8 @@ namespace {
 
 // llama.cpp finds these by their text when the GGUF names no id (its "control-looking" tokens).
 constexpr const char* kEotNames[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                     "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>"};
+                                     "<EOT>", "_<EOT>",
+                                     /* DeepSeek's <｜end▁of▁sentence｜> */ "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
 constexpr const char* kEomNames[] = {"<|eom_id|>"};
 constexpr const char* kEogNames[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
                                      "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>"};
@@ -40,15 +42,18 @@ void read_id(const GgufFile& file, const char* key, int32_t n_vocab, int32_t& id
   }
 }
 
-// Looks the names up in order; the first present one wins and is forced to a control token.
+// Finds the first token, in the order llama.cpp would meet it, whose text is one of `names`,
+// and forces it to be a control token. llama.cpp walks its std::unordered_map text -> id; `ids`
+// is built by the same insertions (in id order, no reserve), so with libstdc++ it is walked in the
+// same order and a vocabulary with several candidates (SmolLM2 has <|im_end|> and <|endoftext|>)
+// gets the same answer.
 template <size_t N>
 void detect_by_name(TokenizerVocab& v, const char* const (&names)[N], int32_t& id) {
   if (id >= 0) return;
-  for (const char* name : names) {
-    const int32_t found = v.find(name);
-    if (found < 0) continue;
-    id = found;
-    v.types[found] = TokenType::kControl;
+  for (const auto& [text, token] : v.ids) {
+    if (std::find(std::begin(names), std::end(names), std::string_view(text)) == std::end(names)) continue;
+    id = token;
+    v.types[token] = TokenType::kControl;
     return;
   }
 }
@@ -56,7 +61,7 @@ void detect_by_name(TokenizerVocab& v, const char* const (&names)[N], int32_t& i
 }  // namespace
 
 int32_t TokenizerVocab::find(std::string_view text) const {
-  const auto it = ids.find(std::string(text));
+  const auto it = ids.find(text);
   return it == ids.end() ? -1 : it->second;
 }
 
@@ -79,7 +84,7 @@ TokenizerVocab load_vocab(const GgufFile& file, const VocabDefaults& defaults) {
       throw Error(file.path() + ": tokenizer.ggml." + key + " has " + std::to_string(arr->size()) +
                   " entries, tokenizer.ggml.tokens " + std::to_string(n));
   }
-  v.ids.reserve(n);
+  // No reserve(): the bucket layout, hence the walk order detect_by_name relies on, must be llama.cpp's.
   for (size_t i = 0; i < n; ++i) {
     // llama.cpp renames empty tokens so that they can never match text.
     v.texts[i] = words[i].empty() ? "[EMPTY_" + std::to_string(i) + "]" : words[i];

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,12 +26,19 @@ enum class TokenType : int32_t {
   kByte = 6,
 };
 
+// Hashes token texts; transparent so that lookups by string_view need no copy.
+struct TokenTextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // The vocabulary and special-token settings shared by both tokenizer models.
 struct TokenizerVocab {
   std::vector<std::string> texts;  // [n_vocab] token text as stored (SPM: U+2581 for space; BPE: GPT-2 bytes)
   std::vector<float> scores;       // [n_vocab] SPM merge priority (0 when absent)
   std::vector<TokenType> types;    // [n_vocab]
-  std::unordered_map<std::string, int32_t> ids;  // text -> id (a later duplicate wins, as in llama.cpp)
+  // text -> id; a later duplicate wins, as in llama.cpp
+  std::unordered_map<std::string, int32_t, TokenTextHash, std::equal_to<>> ids;
   int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, sep = -1, pad = -1;
   bool add_bos = false, add_eos = false;
   std::vector<int32_t> special_by_length;  // control/user-defined/unknown ids, longest text first

@@ -15,12 +15,12 @@ namespace kq {
 namespace {
 
 // llama.cpp finds these by their text when the GGUF names no id (its "control-looking" tokens).
-constexpr const char* kEotNames[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                     "<EOT>", "_<EOT>",
-                                     /* DeepSeek's <｜end▁of▁sentence｜> */ "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+constexpr const char* kEotNames[] = {
+    "<|eot_id|>",    "<|im_end|>", "<|end|>", "<end_of_turn>",
+    "<|endoftext|>", "<EOT>",      "_<EOT>",  "<\uFF5Cend\u2581of\u2581sentence\uFF5C>"};  // DeepSeek
 constexpr const char* kEomNames[] = {"<|eom_id|>"};
-constexpr const char* kEogNames[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                     "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>"};
+constexpr const char* kEogNames[] = {"<|eot_id|>",    "<|im_end|>", "<|end|>", "<end_of_turn>",
+                                     "<|endoftext|>", "<|eom_id|>", "<EOT>",   "_<EOT>"};
 constexpr const char* kFimPadNames[] = {"<|fim_pad|>", "<fim-pad>", "<PAD>"};
 constexpr const char* kFimRepNames[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"};
 constexpr const char* kFimSepNames[] = {"<|file_sep|>"};
@@ -37,8 +37,8 @@ void read_id(const GgufFile& file, const char* key, int32_t n_vocab, int32_t& id
   if (value >= 0 && value < n_vocab) {
     id = static_cast<int32_t>(value);
   } else if (value != 0xFFFFFFFF && value != -1) {  // 0xFFFFFFFF is how converters write "none"
-    std::fprintf(stderr, "warning: %s: %s = %lld is not a token id (n_vocab %d); using %d\n", file.path().c_str(),
-                 key, static_cast<long long>(value), n_vocab, id);
+    std::fprintf(stderr, "warning: %s: %s = %lld is not a token id (n_vocab %d); using %d\n", file.path().c_str(), key,
+                 static_cast<long long>(value), n_vocab, id);
   }
 }
 
@@ -70,7 +70,8 @@ TokenizerVocab load_vocab(const GgufFile& file, const VocabDefaults& defaults) {
   if (!tokens) throw Error(file.path() + ": no tokenizer.ggml.tokens (the file has no vocabulary)");
   const std::vector<std::string>& words = tokens->strings();
   const size_t n = words.size();
-  if (n == 0 || n > 0x7FFFFFFF) throw Error(file.path() + ": tokenizer.ggml.tokens has " + std::to_string(n) + " entries");
+  if (n == 0 || n > 0x7FFFFFFF)
+    throw Error(file.path() + ": tokenizer.ggml.tokens has " + std::to_string(n) + " entries");
   const auto n_vocab = static_cast<int32_t>(n);
 
   TokenizerVocab v;
@@ -237,7 +238,9 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   return out;
 }
 
-bool Tokenizer::is_eog(int32_t id) const { return std::binary_search(vocab_.eog.begin(), vocab_.eog.end(), id); }
+bool Tokenizer::is_eog(int32_t id) const {
+  return std::binary_search(vocab_.eog.begin(), vocab_.eog.end(), id);
+}
 
 std::string_view Tokenizer::token_text(int32_t id) const {
   token_type(id);  // range check

@@ -54,8 +54,10 @@ class BpeTokenizer final : public Tokenizer {
     for (size_t off = 0; off < t.size();) {
       const size_t start = off;
       const uint32_t cp = unicode::decode_utf8(t, off);
-      if (const auto b = unicode::codepoint_to_byte(cp)) bytes += static_cast<char>(*b);
-      else bytes.append(t, start, off - start);  // not a GPT-2 byte image: keep it as it is
+      if (const auto b = unicode::codepoint_to_byte(cp))
+        bytes += static_cast<char>(*b);
+      else
+        bytes.append(t, start, off - start);  // not a GPT-2 byte image: keep it as it is
     }
     return bytes;
   }
@@ -91,8 +93,8 @@ class BpeTokenizer final : public Tokenizer {
       if (left < 0 || right < 0) return;
       const auto it = ranks_.find(pair_key(text_of(symbols[left]), text_of(symbols[right])));
       if (it == ranks_.end()) return;
-      queue.push({it->second, left, right, std::string(w.substr(symbols[left].begin,
-                                                                 symbols[left].length + symbols[right].length))});
+      queue.push({it->second, left, right,
+                  std::string(w.substr(symbols[left].begin, symbols[left].length + symbols[right].length))});
     };
     for (size_t i = 1; i < symbols.size(); ++i) try_pair(static_cast<int>(i) - 1, static_cast<int>(i));
 

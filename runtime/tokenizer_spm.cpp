@@ -39,8 +39,10 @@ class SpmTokenizer final : public Tokenizer {
     text += raw;
     std::string escaped;
     for (const char c : text) {
-      if (c == ' ') escaped += kSpaceMark;
-      else escaped += c;
+      if (c == ' ')
+        escaped += kSpaceMark;
+      else
+        escaped += c;
     }
     merge(escaped, out);
   }
@@ -124,8 +126,10 @@ class SpmTokenizer final : public Tokenizer {
       // Only single characters can miss (every merge makes a vocabulary token): spell them in bytes.
       for (const char b : piece) {
         const int32_t byte_id = byte_tokens_[static_cast<uint8_t>(b)];
-        if (byte_id >= 0) out.push_back(byte_id);
-        else if (vocab_.unk >= 0) out.push_back(vocab_.unk);
+        if (byte_id >= 0)
+          out.push_back(byte_id);
+        else if (vocab_.unk >= 0)
+          out.push_back(vocab_.unk);
       }
     }
   }

@@ -75,8 +75,7 @@ std::string to_utf8(uint32_t cp) {
 bool is_white_space(uint32_t cp) {
   // PropList.txt White_Space; note U+180E and U+200B are *not* in it (they are format characters).
   return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-         cp == 0x3000;
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 namespace {
@@ -107,9 +106,13 @@ const ByteMap& byte_map() {
 
 }  // namespace
 
-uint32_t byte_to_codepoint(uint8_t byte) { return byte_map().to_cp[byte]; }
+uint32_t byte_to_codepoint(uint8_t byte) {
+  return byte_map().to_cp[byte];
+}
 
-const std::string& byte_to_utf8(uint8_t byte) { return byte_map().to_text[byte]; }
+const std::string& byte_to_utf8(uint8_t byte) {
+  return byte_map().to_text[byte];
+}
 
 std::optional<uint8_t> codepoint_to_byte(uint32_t cp) {
   const auto& from = byte_map().from_cp;

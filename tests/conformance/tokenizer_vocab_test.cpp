@@ -1,7 +1,6 @@
 // Conformance: every llama.cpp tokenizer test vector in testdata/vocab/ (ids without BOS).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -55,10 +54,14 @@ std::vector<std::vector<int32_t>> read_expected(const std::string& raw) {
 std::string escaped(const std::string& s) {
   std::string out;
   for (const unsigned char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else out += static_cast<char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else
+      out += static_cast<char>(c);
   }
   return out;
 }
@@ -100,8 +103,7 @@ TEST_CASE("tokenizer matches llama.cpp on every vocab test vector", "[tokenizer]
       UNSCOPED_INFO("input " << i << " '" << escaped(inputs[i]) << "'\n  expected " << joined(expected[i])
                              << "\n  got      " << joined(got));
     }
-    std::printf("%s: %zu/%zu vectors match\n", std::filesystem::path(path).filename().c_str(), passed,
-                inputs.size());
+    std::printf("%s: %zu/%zu vectors match\n", std::filesystem::path(path).filename().c_str(), passed, inputs.size());
     CHECK(passed == inputs.size());
   }
 }

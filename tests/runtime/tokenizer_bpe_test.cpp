@@ -1,6 +1,5 @@
 // Byte-level BPE tokenizer: SmolLM2 and GPT-2 vocabularies, special tokens, round trips, errors.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -55,7 +54,8 @@ TEST_CASE("bpe: GPT-2 vocabulary basics", "[tokenizer]") {
 }
 
 TEST_CASE("bpe: decode(encode(x)) == x", "[tokenizer]") {
-  for (const std::string& path : {kq::test::testdata_file("vocab/ggml-vocab-gpt-2.gguf"), kq::test::default_model_path()}) {
+  for (const std::string& path :
+       {kq::test::testdata_file("vocab/ggml-vocab-gpt-2.gguf"), kq::test::default_model_path()}) {
     const auto tok = load_tokenizer(path);
     const std::vector<std::string> texts = {
         "Hello world",
@@ -67,7 +67,7 @@ TEST_CASE("bpe: decode(encode(x)) == x", "[tokenizer]") {
         "Ελληνικά, русский, العربية, עברית, हिन्दी, ភាសាខ្មែរ",
         "I've been 'told he's there, 'RE you sure? 'M not sure I'll make it",
         "code: for (int i = 0; i < n; ++i) { x[i] *= 2; } // 3..3 3...3",
-        "nbsp\xC2\xA0" "and ideographic\xE3\x80\x80" "space, zero\xE2\x80\x8B" "width",
+        "nbsp\u00A0and ideographic\u3000space, zero\u200Bwidth",
         "",
     };
     for (const std::string& text : texts) {
@@ -80,5 +80,9 @@ TEST_CASE("bpe: decode(encode(x)) == x", "[tokenizer]") {
 
 TEST_CASE("bpe: malformed UTF-8 becomes U+FFFD as in llama.cpp", "[tokenizer]") {
   const auto tok = load_testdata_tokenizer("vocab/ggml-vocab-gpt-2.gguf");
-  CHECK(tok->decode(tok->encode("a\xFF" "b", false)) == "a\xEF\xBF\xBD" "b");
+  CHECK(tok->decode(tok->encode("a\xFF"
+                                "b",
+                                false)) ==
+        "a\xEF\xBF\xBD"
+        "b");
 }

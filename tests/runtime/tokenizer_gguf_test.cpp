@@ -1,6 +1,5 @@
 // Tokenizers built from small synthetic GGUFs: metadata defaults, errors, merge order, special tokens.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -78,8 +77,9 @@ TEST_CASE("tokenizer gguf: unsupported model and pre-tokenizer are errors naming
   VocabSpec v = byte_vocab();
   const std::string bad_pre = error_of([&] { build("bad-pre", v, bpe_keys("no-such-pre", {})); });
   CHECK(bad_pre.find("no-such-pre") != std::string::npos);
-  const std::string bad_model =
-      error_of([&] { build("bad-model", v, {{"tokenizer.ggml.model", GgufValue::string("bert")}}); });
+  const std::string bad_model = error_of([&] {
+    build("bad-model", v, {{"tokenizer.ggml.model", GgufValue::string("bert")}});
+  });
   CHECK(bad_model.find("'bert'") != std::string::npos);
   kq::GgufWriter w;
   w.set("tokenizer.ggml.model", GgufValue::string("llama"));
@@ -149,8 +149,9 @@ TEST_CASE("tokenizer gguf: SPM merges by score, ties leftmost, unknown fallback"
   const int32_t ab = v.add("ab", kq::TokenType::kNormal, -2.0f);
   const int32_t bc = v.add("bc", kq::TokenType::kNormal, -1.0f);
   const int32_t space = v.add("\xE2\x96\x81", kq::TokenType::kNormal, -5.0f);
-  std::vector<std::pair<std::string, GgufValue>> keys = {{"tokenizer.ggml.model", GgufValue::string("llama")},
-                                                         {"tokenizer.ggml.add_space_prefix", GgufValue::boolean(false)}};
+  std::vector<std::pair<std::string, GgufValue>> keys = {
+      {"tokenizer.ggml.model", GgufValue::string("llama")},
+      {"tokenizer.ggml.add_space_prefix", GgufValue::boolean(false)}};
   const auto built = build("spm", v, keys);
   const Tokenizer& tok = *built.tok;
   CHECK(tok.encode("abc", false) == Ids{a, bc});  // "bc" scores higher than "ab"

@@ -1,6 +1,5 @@
 // Pre-tokenizer splits per tokenizer.ggml.pre, including llama.cpp's category quirks.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -63,8 +62,8 @@ TEST_CASE("pretokenizer: Unicode categories and White_Space as llama.cpp sees th
   CHECK(PreTokenizer::create("qwen2").split("\u00e9're") == Words{"\u00e9", "'re"});
   CHECK(PreTokenizer::create("qwen2").split("😶‍🌫️") == Words{"😶‍🌫️"});
   // Non-ASCII White_Space (U+3000) is whitespace, but only an ASCII space joins the next word.
-  CHECK(PreTokenizer::create("gpt-2").split("a\xE3\x80\x80\xE3\x80\x80" "b") ==
-        Words{"a", "\xE3\x80\x80", "\xE3\x80\x80", "b"});
+  CHECK(PreTokenizer::create("gpt-2").split("a\xE3\x80\x80\xE3\x80\x80"
+                                            "b") == Words{"a", "\xE3\x80\x80", "\xE3\x80\x80", "b"});
   CHECK(PreTokenizer::create("gpt-2").split("a  b") == Words{"a", " ", " b"});
   // U+180E is not White_Space (PCRE2 alone would call it a space): it is a symbol-like character.
   CHECK(PreTokenizer::create("gpt-2").split("a \xE1\xA0\x8E") == Words{"a", " \xE1\xA0\x8E"});

@@ -1,6 +1,5 @@
 // SentencePiece-style tokenizer: stories260K prompt, Llama-2 vocabulary behaviour, round trips.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 

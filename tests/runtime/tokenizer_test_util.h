@@ -1,12 +1,11 @@
 // Shared helpers for the tokenizer tests: loading vocabularies and the default model.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "formats/gguf.h"
 #include "runtime/tokenizer.h"
@@ -27,7 +26,9 @@ inline LoadedTokenizer load_tokenizer(const std::string& path) {
   return {std::move(file), std::move(tok)};
 }
 
-inline LoadedTokenizer load_testdata_tokenizer(const std::string& rel) { return load_tokenizer(testdata_file(rel)); }
+inline LoadedTokenizer load_testdata_tokenizer(const std::string& rel) {
+  return load_tokenizer(testdata_file(rel));
+}
 
 // The default model (SmolLM2-135M-Instruct Q4_1) that `scripts/setup --model` fetches; FAILs if absent.
 inline std::string default_model_path() {

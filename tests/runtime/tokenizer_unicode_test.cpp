@@ -1,6 +1,5 @@
 // Unicode helpers behind the tokenizers: lenient UTF-8, White_Space, GPT-2 byte map.
 #include <catch2/catch.hpp>
-
 #include <set>
 #include <string>
 #include <vector>
@@ -14,7 +13,8 @@ TEST_CASE("unicode: UTF-8 decode and encode", "[tokenizer]") {
   for (const uint32_t cp : {0x0u, 0x7Fu, 0x80u, 0x7FFu, 0x800u, 0xFFFFu, 0x10000u, 0x10FFFFu})
     CHECK(u::to_codepoints(u::to_utf8(cp)) == std::vector<uint32_t>{cp});
   // Malformed bytes become U+FFFD one byte at a time; a truncated sequence too.
-  CHECK(u::to_codepoints("\xFF" "a\xE2\x82") == std::vector<uint32_t>{0xFFFD, 'a', 0xFFFD, 0xFFFD});
+  CHECK(u::to_codepoints("\xFF"
+                         "a\xE2\x82") == std::vector<uint32_t>{0xFFFD, 'a', 0xFFFD, 0xFFFD});
   // Overlong forms decode (llama.cpp does not reject them).
   CHECK(u::to_codepoints("\xC1\x81") == std::vector<uint32_t>{'A'});
   CHECK(u::to_utf8(0x110000) == "\xEF\xBF\xBD");

@@ -21,6 +21,9 @@ constexpr const char* kEotNames[] = {
 constexpr const char* kEomNames[] = {"<|eom_id|>"};
 constexpr const char* kEogNames[] = {"<|eot_id|>",    "<|im_end|>", "<|end|>", "<end_of_turn>",
                                      "<|endoftext|>", "<|eom_id|>", "<EOT>",   "_<EOT>"};
+constexpr const char* kFimPreNames[] = {"<|fim_prefix|>", "<fim-prefix>", "<\uFF5Cfim\u2581begin\uFF5C>", "<PRE>"};
+constexpr const char* kFimSufNames[] = {"<|fim_suffix|>", "<fim-suffix>", "<\uFF5Cfim\u2581hole\uFF5C>", "<SUF>"};
+constexpr const char* kFimMidNames[] = {"<|fim_middle|>", "<fim-middle>", "<\uFF5Cfim\u2581end\uFF5C>", "<MID>"};
 constexpr const char* kFimPadNames[] = {"<|fim_pad|>", "<fim-pad>", "<PAD>"};
 constexpr const char* kFimRepNames[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"};
 constexpr const char* kFimSepNames[] = {"<|file_sep|>"};
@@ -100,7 +103,7 @@ TokenizerVocab load_vocab(const GgufFile& file, const VocabDefaults& defaults) {
   v.bos = defaults.bos;
   v.eos = defaults.eos;
   v.unk = defaults.unk;
-  int32_t fim_pad = -1, fim_rep = -1, fim_sep = -1;
+  int32_t fim_pre = -1, fim_suf = -1, fim_mid = -1, fim_pad = -1, fim_rep = -1, fim_sep = -1;
   read_id(file, "tokenizer.ggml.bos_token_id", n_vocab, v.bos);
   read_id(file, "tokenizer.ggml.eos_token_id", n_vocab, v.eos);
   read_id(file, "tokenizer.ggml.eot_token_id", n_vocab, v.eot);
@@ -108,6 +111,9 @@ TokenizerVocab load_vocab(const GgufFile& file, const VocabDefaults& defaults) {
   read_id(file, "tokenizer.ggml.unknown_token_id", n_vocab, v.unk);
   read_id(file, "tokenizer.ggml.seperator_token_id", n_vocab, v.sep);
   read_id(file, "tokenizer.ggml.padding_token_id", n_vocab, v.pad);
+  read_id(file, "tokenizer.ggml.fim_pre_token_id", n_vocab, fim_pre);
+  read_id(file, "tokenizer.ggml.fim_suf_token_id", n_vocab, fim_suf);
+  read_id(file, "tokenizer.ggml.fim_mid_token_id", n_vocab, fim_mid);
   read_id(file, "tokenizer.ggml.fim_pad_token_id", n_vocab, fim_pad);
   read_id(file, "tokenizer.ggml.fim_rep_token_id", n_vocab, fim_rep);
   read_id(file, "tokenizer.ggml.fim_sep_token_id", n_vocab, fim_sep);
@@ -117,9 +123,14 @@ TokenizerVocab load_vocab(const GgufFile& file, const VocabDefaults& defaults) {
   if (v.eos >= n_vocab) v.eos = -1;
   if (v.unk >= n_vocab) v.unk = -1;
 
-  // Name-based detection, as llama.cpp does for GGUFs that do not set these ids.
+  // Name-based detection, as llama.cpp does for GGUFs that do not set these ids. Only EOT/EOM
+  // and the FIM pad/repo/separator ids matter here (for is_eog), but every detected token
+  // becomes a control token, which changes how text containing it is split.
   detect_by_name(v, kEotNames, v.eot);
   detect_by_name(v, kEomNames, v.eom);
+  detect_by_name(v, kFimPreNames, fim_pre);
+  detect_by_name(v, kFimSufNames, fim_suf);
+  detect_by_name(v, kFimMidNames, fim_mid);
   detect_by_name(v, kFimPadNames, fim_pad);
   detect_by_name(v, kFimRepNames, fim_rep);
   detect_by_name(v, kFimSepNames, fim_sep);

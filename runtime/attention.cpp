@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "quant/registry.h"
+#include "runtime/matmul.h"
 #include "runtime/ops.h"
 
 namespace kq {
@@ -22,14 +23,14 @@ void attend_head(const KvCache& cache, int il, int n_kv, const float* q, int kv_
   const int dk = s.head_dim_k, dv = s.head_dim_v;
 
   // Scores: the query is rounded to the cache's dot type once, then one registry dot per position.
-  dt.from_float(q, s.q_conv.data(), dk, nullptr);
+  quantize_activations(dt.type, q, s.q_conv.data(), dk);
   float* p = s.scores.data();
   for (int j = 0; j < n_kv; ++j) p[j] = ct.vec_dot(dk, cache.k_row(il, j, kv_head), s.q_conv.data()) * scale;
   softmax(p, n_kv);
 
   if (cache.v_transposed()) {
     // V·p: probabilities rounded to the cache type, then one dot per value channel over positions.
-    dt.from_float(p, s.p_conv.data(), n_kv, nullptr);
+    quantize_activations(dt.type, p, s.p_conv.data(), n_kv);
     for (int d = 0; d < dv; ++d) out[d] = ct.vec_dot(n_kv, cache.v_channel(il, kv_head * dv + d), s.p_conv.data());
     return;
   }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "runtime/matmul.h"
 
 namespace kq {
 
@@ -25,17 +26,16 @@ KvCache::KvCache(int n_layer, int n_ctx, int n_head_kv, int head_dim_k, int head
 }
 
 void KvCache::store(int il, int pos, const float* k, const float* v) {
-  const TypeTraits& tt = type_traits(type_);
   for (int h = 0; h < n_head_kv_; ++h)
-    tt.from_float(k + size_t(h) * head_dim_k_, k_.data() + cell(il, pos, h) * k_row_bytes_, head_dim_k_, nullptr);
+    quantize_activations(type_, k + size_t(h) * head_dim_k_, k_.data() + cell(il, pos, h) * k_row_bytes_, head_dim_k_);
   if (!v_transposed()) {
     for (int h = 0; h < n_head_kv_; ++h)
-      tt.from_float(v + size_t(h) * head_dim_v_, v_.data() + cell(il, pos, h) * v_row_bytes_, head_dim_v_, nullptr);
+      quantize_activations(type_, v + size_t(h) * head_dim_v_, v_.data() + cell(il, pos, h) * v_row_bytes_, head_dim_v_);
     return;
   }
   // Transposed: element (channel c, position pos), converted one at a time (a strided write).
   for (int c = 0; c < n_embd_v_; ++c)
-    tt.from_float(v + c, v_.data() + (channel(il, c) + size_t(pos)) * elem_bytes_, 1, nullptr);
+    quantize_activations(type_, v + c, v_.data() + (channel(il, c) + size_t(pos)) * elem_bytes_, 1);
 }
 
 }  // namespace kq

@@ -8,6 +8,12 @@
 
 namespace kq {
 
+// Converts one activation row of n floats to `type` as ggml's CPU backend does on x86: Q8_0 and
+// Q8_1 round x·(127/amax) half-to-even like its AVX kernels (the registry's from_float is the
+// scalar reference, which rounds x·(1/d) half away from zero and differs in rare last units that
+// a sensitive model amplifies); every other type uses the registry's from_float.
+void quantize_activations(QType type, const float* x, void* dst, int64_t n);
+
 // Returns the scratch bytes matmul needs to hold n_tokens activation rows for weight w.
 size_t matmul_scratch_bytes(const TensorView& w, int n_tokens);
 

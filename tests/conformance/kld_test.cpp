@@ -1,0 +1,97 @@
+// Conformance: KL divergence and perplexity on tinytext.txt against llama-perplexity's base files.
+//
+// Each kld/<model>.kldbase holds llama.cpp's own logits for that model, so the KLD measures how far
+// kq's forward pass is from llama.cpp's on the same weights (not quantization error).
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
+
+#include "runtime/model.h"
+#include "runtime/perplexity.h"
+#include "tests/support/testdata.h"
+
+namespace {
+
+kq::PerplexityOptions options_for(const kq::Model& model) {
+  kq::PerplexityOptions o;
+  o.n_ctx = 128;
+  o.bos_id = int32_t(model.gguf().get_int("tokenizer.ggml.bos_token_id", 1));
+  return o;
+}
+
+std::string model_path(const std::string& name) {
+  return kq::test::testdata_file(name == "stories260K" ? name + ".gguf" : "quant/" + name + ".gguf");
+}
+
+bool is_unquantized(const std::string& name) {
+  return name == "stories260K" || name == "synth-tiny-f32" || name == "synth-tiny-pure-F16" ||
+         name == "synth-tiny-pure-BF16";
+}
+
+const char* const kModels[] = {
+    "stories260K",         "synth-tiny-f32",         "synth-tiny-pure-F16",    "synth-tiny-pure-BF16",
+    "synth-tiny-pure-Q8_0", "synth-tiny-pure-Q4_0",  "synth-tiny-pure-Q4_1",   "synth-tiny-pure-Q5_0",
+    "synth-tiny-pure-Q5_1", "synth-tiny-pure-IQ4_NL", "synth-tiny-pure-IQ4_XS", "synth-tiny-pure-Q2_K",
+    "synth-tiny-pure-Q3_K_S", "synth-tiny-pure-Q4_K_S", "synth-tiny-pure-Q5_K_S", "synth-tiny-pure-Q6_K",
+    "synth-tiny-mix-Q2_K",  "synth-tiny-mix-Q3_K_M",  "synth-tiny-mix-Q4_K_M",  "synth-tiny-mix-Q5_K_M",
+    "synth-tiny-mix-Q6_K",
+};
+
+}  // namespace
+
+TEST_CASE("kld: kq's logits against llama.cpp's for every model", "[model][conformance]") {
+  std::printf("%-24s %12s %10s %10s %14s %14s\n", "model", "mean KLD", "max KLD", "same top", "PPL(Q)", "PPL(base)");
+  for (const std::string name : kModels) {
+    const auto model = kq::Model::load(model_path(name));
+    const kq::KldResult r =
+        kq::kl_divergence(*model, kq::test::testdata_file("kld/" + name + ".kldbase"), options_for(*model));
+    std::printf("%-24s %12.6f %10.6f %9.3f%% %14.4f %14.4f\n", name.c_str(), r.mean_kld, r.kld.max,
+                100.0 * r.same_top, r.ppl_q, r.ppl_base);
+    INFO(name << ": mean KLD " << r.mean_kld << ", same top " << 100.0 * r.same_top << "%");
+    CHECK(r.n_chunks == 10);
+    CHECK(r.n_scored == 10 * 63);
+    if (is_unquantized(name)) {
+      CHECK(r.mean_kld <= 2e-4);
+      CHECK(r.same_top >= 0.985);
+    } else {
+      CHECK(r.mean_kld <= 0.05);
+      CHECK(r.same_top >= 0.85);
+    }
+  }
+}
+
+TEST_CASE("perplexity: stories260K on tinytext.txt at n_ctx 128 matches llama-perplexity", "[model][conformance]") {
+  const auto model = kq::Model::load(model_path("stories260K"));
+  // The base file stores tinytext.txt tokenized with BOS by llama.cpp, so this needs no tokenizer.
+  const kq::KldBaseHeader h = kq::read_kld_base_header(kq::test::testdata_file("kld/stories260K.kldbase"));
+  const kq::PerplexityResult r = kq::perplexity(*model, h.tokens, options_for(*model));
+  std::printf("stories260K PPL = %.4f +/- %.5f over %d chunks\n", r.ppl, r.ppl_err, r.n_chunks);
+  CHECK(r.n_chunks == 10);
+  CHECK(r.chunk_ppl.size() == 10);
+  CHECK(r.ppl == Approx(90012.40).epsilon(0.001));
+}
+
+TEST_CASE("perplexity: a base file kq writes reads back with near-zero KLD", "[model][conformance]") {
+  const auto model = kq::Model::load(model_path("stories260K"));
+  const kq::KldBaseHeader h = kq::read_kld_base_header(kq::test::testdata_file("kld/stories260K.kldbase"));
+  kq::PerplexityOptions o = options_for(*model);
+  o.n_chunks = 3;
+  const std::string path = kq::test::scratch_dir() + "/stories260K-self.kldbase";
+  const kq::PerplexityResult p = kq::perplexity(*model, h.tokens, o, path);
+  const kq::KldBaseHeader back = kq::read_kld_base_header(path);
+  CHECK(back.n_ctx == 128);
+  CHECK(back.n_vocab == model->config().n_vocab);
+  CHECK(back.n_chunks == 3);
+  CHECK(std::equal(back.tokens.begin(), back.tokens.end(), h.tokens.begin()));
+  const kq::KldResult k = kq::kl_divergence(*model, path, o);
+  CHECK(k.n_scored == 3 * 63);
+  // Only the 16-bit log-prob rounding (16/65535 nats per step) separates the model from itself.
+  CHECK(k.mean_kld < 1e-5);
+  CHECK(k.kld.max < 1e-4);
+  CHECK(k.same_top == 1.0);
+  CHECK(k.rms_dp < 1e-4);
+  // Same evaluation, same scored positions: PPL(Q) is the perplexity run's exactly. PPL(base) is
+  // lower, as in llama.cpp, because tokens below max − 16 are stored at the cut-off.
+  CHECK(k.ppl_q == Approx(p.ppl).epsilon(1e-12));
+  CHECK(k.ppl_base <= k.ppl_q);
+}

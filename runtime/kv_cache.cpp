@@ -9,7 +9,11 @@
 namespace kq {
 
 KvCache::KvCache(int n_layer, int n_ctx, int n_head_kv, int head_dim_k, int head_dim_v, QType type)
-    : type_(type), n_ctx_(n_ctx), n_head_kv_(n_head_kv), head_dim_k_(head_dim_k), head_dim_v_(head_dim_v),
+    : type_(type),
+      n_ctx_(n_ctx),
+      n_head_kv_(n_head_kv),
+      head_dim_k_(head_dim_k),
+      head_dim_v_(head_dim_v),
       n_embd_v_(n_head_kv * head_dim_v) {
   if (type != QType::F32 && type != QType::F16 && type != QType::Q8_0)
     throw Error(std::string("KV cache type ") + type_name(type) + " is not supported (f32, f16 or q8_0)");
@@ -30,7 +34,8 @@ void KvCache::store(int il, int pos, const float* k, const float* v) {
     quantize_activations(type_, k + size_t(h) * head_dim_k_, k_.data() + cell(il, pos, h) * k_row_bytes_, head_dim_k_);
   if (!v_transposed()) {
     for (int h = 0; h < n_head_kv_; ++h)
-      quantize_activations(type_, v + size_t(h) * head_dim_v_, v_.data() + cell(il, pos, h) * v_row_bytes_, head_dim_v_);
+      quantize_activations(type_, v + size_t(h) * head_dim_v_, v_.data() + cell(il, pos, h) * v_row_bytes_,
+                           head_dim_v_);
     return;
   }
   // Transposed: element (channel c, position pos), converted one at a time (a strided write).

@@ -41,9 +41,9 @@ class KvCache {
 
   QType type_;
   int n_ctx_, n_head_kv_, head_dim_k_, head_dim_v_, n_embd_v_;
-  size_t k_row_bytes_;  // bytes of Dk elements of type_
-  size_t v_row_bytes_;  // bytes of Dv elements of type_
-  size_t elem_bytes_;   // bytes of one element (F32/F16 only; 0 for Q8_0)
+  size_t k_row_bytes_;      // bytes of Dk elements of type_
+  size_t v_row_bytes_;      // bytes of Dv elements of type_
+  size_t elem_bytes_;       // bytes of one element (F32/F16 only; 0 for Q8_0)
   std::vector<uint8_t> k_;  // [n_layer][n_ctx][Hkv] rows of Dk elements
   std::vector<uint8_t> v_;  // F32/F16: [n_layer][Hkv·Dv][n_ctx] elements; Q8_0: [n_layer][n_ctx][Hkv] rows of Dv
 };

@@ -74,7 +74,8 @@ void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t
     // Convert each activation row once for the whole matmul, not once per weight row.
     if (!in_place) {
 #pragma omp for schedule(static)
-      for (int t = 0; t < n_tokens; ++t) quantize_activations(at.type, x + size_t(t) * size_t(k), scratch + size_t(t) * act_row, k);
+      for (int t = 0; t < n_tokens; ++t)
+        quantize_activations(at.type, x + size_t(t) * size_t(k), scratch + size_t(t) * act_row, k);
     }
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < n_chunks; ++c) {

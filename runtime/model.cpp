@@ -6,9 +6,13 @@ namespace kq {
 Model::Model(GgufFile file)
     : file_(std::move(file)), config_(ModelConfig::from_gguf(file_)), weights_(ModelWeights::bind(file_, config_)) {}
 
-std::unique_ptr<Model> Model::load(const std::string& path) { return from_gguf(GgufFile::open(path)); }
+std::unique_ptr<Model> Model::load(const std::string& path) {
+  return from_gguf(GgufFile::open(path));
+}
 
-std::unique_ptr<Model> Model::from_gguf(GgufFile file) { return std::unique_ptr<Model>(new Model(std::move(file))); }
+std::unique_ptr<Model> Model::from_gguf(GgufFile file) {
+  return std::unique_ptr<Model>(new Model(std::move(file)));
+}
 
 size_t Model::weight_bytes() const {
   size_t total = 0;

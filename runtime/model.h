@@ -30,7 +30,7 @@ class Model {
  private:
   explicit Model(GgufFile file);
 
-  GgufFile file_;          // owns the mmap that every TensorView in weights_ points into
+  GgufFile file_;  // owns the mmap that every TensorView in weights_ points into
   ModelConfig config_;
   ModelWeights weights_;
 };

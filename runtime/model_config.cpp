@@ -93,10 +93,10 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& file) {
   c.n_layer = require_positive(file, a + "block_count", get_uniform_int(file, a + "block_count", 0));
   c.n_embd = require_positive(file, a + "embedding_length", get_uniform_int(file, a + "embedding_length", 0));
   c.n_ctx_train = require_positive(file, a + "context_length", get_uniform_int(file, a + "context_length", 0));
-  c.n_ff = require_positive(file, a + "feed_forward_length",
-                            get_uniform_int(file, a + "feed_forward_length", c.n_layer));
-  c.n_head = require_positive(file, a + "attention.head_count",
-                              get_uniform_int(file, a + "attention.head_count", c.n_layer));
+  c.n_ff =
+      require_positive(file, a + "feed_forward_length", get_uniform_int(file, a + "feed_forward_length", c.n_layer));
+  c.n_head =
+      require_positive(file, a + "attention.head_count", get_uniform_int(file, a + "attention.head_count", c.n_layer));
   const int64_t n_head_kv = get_uniform_int(file, a + "attention.head_count_kv", c.n_layer);
   c.n_head_kv = n_head_kv == kAbsent ? c.n_head : require_positive(file, a + "attention.head_count_kv", n_head_kv);
   if (c.n_head % c.n_head_kv != 0)

@@ -71,15 +71,24 @@ const LayerSpec kQwen2Layer[] = {
 
 int64_t resolve(Dim d, const ModelConfig& c) {
   switch (d) {
-    case Dim::kOne: return 1;
-    case Dim::kE: return c.n_embd;
-    case Dim::kV: return c.n_vocab;
-    case Dim::kF: return c.n_ff;
-    case Dim::kQ: return c.n_embd_q();
-    case Dim::kK: return c.n_embd_k();
-    case Dim::kVal: return c.n_embd_v();
-    case Dim::kO: return c.n_embd_o();
-    case Dim::kRot2: return c.n_rot / 2;
+    case Dim::kOne:
+      return 1;
+    case Dim::kE:
+      return c.n_embd;
+    case Dim::kV:
+      return c.n_vocab;
+    case Dim::kF:
+      return c.n_ff;
+    case Dim::kQ:
+      return c.n_embd_q();
+    case Dim::kK:
+      return c.n_embd_k();
+    case Dim::kVal:
+      return c.n_embd_v();
+    case Dim::kO:
+      return c.n_embd_o();
+    case Dim::kRot2:
+      return c.n_rot / 2;
   }
   return 0;
 }

@@ -28,10 +28,10 @@ struct LayerWeights {
 };
 
 struct ModelWeights {
-  TensorView token_embd;   // [E, V]
-  TensorView output_norm;  // [E] F32
-  TensorView output;       // [E, V]; the same view as token_embd when the file ties them
-  TensorView rope_freqs;   // [Drot/2] F32, optional Llama-3 per-pair divisors of the RoPE angle
+  TensorView token_embd;             // [E, V]
+  TensorView output_norm;            // [E] F32
+  TensorView output;                 // [E, V]; the same view as token_embd when the file ties them
+  TensorView rope_freqs;             // [Drot/2] F32, optional Llama-3 per-pair divisors of the RoPE angle
   std::vector<LayerWeights> layers;  // [n_layer]
   bool tied_output = false;          // true when output.weight is absent
 

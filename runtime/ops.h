@@ -9,10 +9,10 @@ namespace kq {
 enum class RopeType { kNorm, kNeox };
 
 struct RopeParams {
-  int n_rot = 0;                         // Drot: leading dims of each head that rotate (even)
+  int n_rot = 0;  // Drot: leading dims of each head that rotate (even)
   float freq_base = 10000.0f;
-  float freq_scale = 1.0f;               // linear scaling: 1 / factor
-  const float* freq_factors = nullptr;   // [n_rot/2] or null: each pair's angle is divided by it
+  float freq_scale = 1.0f;              // linear scaling: 1 / factor
+  const float* freq_factors = nullptr;  // [n_rot/2] or null: each pair's angle is divided by it
   RopeType type = RopeType::kNorm;
 };
 

@@ -18,18 +18,24 @@ constexpr char kMagic[8] = {'_', 'l', 'o', 'g', 'i', 't', 's', '_'};
 
 // uint16 values in one base record: two floats (scale, min_log_prob), then the vocabulary padded
 // to an even count.
-size_t record_words(int n_vocab) { return 2 * ((size_t(n_vocab) + 1) / 2) + 4; }
+size_t record_words(int n_vocab) {
+  return 2 * ((size_t(n_vocab) + 1) / 2) + 4;
+}
 
 // Positions n_ctx/2 … n_ctx−2 of each chunk are scored; the first half only gives them context.
-int first_scored(int n_ctx) { return n_ctx / 2; }
-int scored_per_chunk(int n_ctx) { return n_ctx - 1 - n_ctx / 2; }
+int first_scored(int n_ctx) {
+  return n_ctx / 2;
+}
+int scored_per_chunk(int n_ctx) {
+  return n_ctx - 1 - n_ctx / 2;
+}
 
 // The log-softmax of one logits row at one token, in llama-perplexity's precision (float max,
 // double sum of exp).
 struct LogSoftmax {
-  float max = 0;          // largest logit
+  float max = 0;  // largest logit
   int argmax = 0;
-  double log_sum_exp = 0; // log Σ exp(logit − max)
+  double log_sum_exp = 0;  // log Σ exp(logit − max)
 };
 LogSoftmax log_softmax(const float* logits, int n_vocab) {
   LogSoftmax r;
@@ -47,7 +53,8 @@ class ChunkRunner {
  public:
   ChunkRunner(const Model& model, int n_ctx, const PerplexityOptions& o)
       : session_(model, SessionOptions{n_ctx, std::min(o.n_batch, n_ctx), o.n_threads, o.cache_type}),
-        bos_(o.bos_id), chunk_(size_t(n_ctx)) {}
+        bos_(o.bos_id),
+        chunk_(size_t(n_ctx)) {}
 
   // Runs tokens [start, start + n_ctx) with the first one replaced by BOS (when set).
   void run(const int32_t* tokens) {

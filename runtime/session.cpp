@@ -44,7 +44,9 @@ size_t max_matmul_scratch(const ModelWeights& w, int n_batch) {
   return bytes;
 }
 
-int default_ctx(const ModelConfig& c, int requested) { return requested > 0 ? requested : std::min(c.n_ctx_train, 4096); }
+int default_ctx(const ModelConfig& c, int requested) {
+  return requested > 0 ? requested : std::min(c.n_ctx_train, 4096);
+}
 
 }  // namespace
 
@@ -77,7 +79,9 @@ Session::Session(const Model& model, SessionOptions o)
   for (int i = 0; i < n_threads_; ++i) attn_scratch_.emplace_back(cache_, c.head_dim, c.head_dim_v);
 }
 
-int Session::n_vocab() const { return model_.config().n_vocab; }
+int Session::n_vocab() const {
+  return model_.config().n_vocab;
+}
 
 void Session::eval(const std::vector<int32_t>& tokens, bool all_logits) {
   const int n = int(tokens.size());
@@ -167,8 +171,8 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
 #pragma omp parallel for collapse(2) schedule(static) num_threads(nt) if (nt > 1)
     for (int t = 0; t < n; ++t) {
       for (int h = 0; h < c.n_head; ++h) {
-        attend_head(cache_, il, pos0 + t + 1, q_.data() + size_t(t) * Q + size_t(h) * c.head_dim, h / group,
-                    kq_scale, att_.data() + size_t(t) * O + size_t(h) * c.head_dim_v,
+        attend_head(cache_, il, pos0 + t + 1, q_.data() + size_t(t) * Q + size_t(h) * c.head_dim, h / group, kq_scale,
+                    att_.data() + size_t(t) * O + size_t(h) * c.head_dim_v,
                     attn_scratch_[size_t(omp_get_thread_num())]);
       }
     }
@@ -193,8 +197,7 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
 
   // Final norm and the vocabulary projection, only for the tokens whose logits are kept.
   if (out_from >= n) return;
-  for (int t = out_from; t < n; ++t)
-    rmsnorm(x + size_t(t) * E, w.output_norm.f32(), xb + size_t(t) * E, E, c.rms_eps);
+  for (int t = out_from; t < n; ++t) rmsnorm(x + size_t(t) * E, w.output_norm.f32(), xb + size_t(t) * E, E, c.rms_eps);
   matmul(w.output, xb + size_t(out_from) * E, n - out_from, out, mm, nt);
 }
 

@@ -14,9 +14,9 @@ namespace kq {
 class Model;
 
 struct SessionOptions {
-  int n_ctx = 0;        // 0 → min(n_ctx_train, 4096)
-  int n_batch = 512;    // tokens per forward pass; longer evals run in chunks of this size
-  int n_threads = 0;    // 0 → physical cores
+  int n_ctx = 0;                  // 0 → min(n_ctx_train, 4096)
+  int n_batch = 512;              // tokens per forward pass; longer evals run in chunks of this size
+  int n_threads = 0;              // 0 → physical cores
   QType cache_type = QType::F16;  // F32, F16 or Q8_0
 };
 
@@ -58,19 +58,19 @@ class Session {
   KvCache cache_;
 
   // Activations of one batch of up to n_batch tokens (row-major, one row per token).
-  std::vector<float> x_;     // [n_batch][E] residual stream
-  std::vector<float> xb_;    // [n_batch][E] normalized input of a block
-  std::vector<float> xo_;    // [n_batch][E] output of a block before the residual add
-  std::vector<float> q_;     // [n_batch][H·Dk] queries
-  std::vector<float> k_;     // [n_batch][Hkv·Dk] keys
-  std::vector<float> v_;     // [n_batch][Hkv·Dv] values
-  std::vector<float> att_;   // [n_batch][H·Dv] attention output, input of wo
-  std::vector<float> hb_;    // [n_batch][F] gate, then silu(gate)·up
-  std::vector<float> hb2_;   // [n_batch][F] up
-  std::vector<float> rope_cs_;       // [n_batch][Drot] cos, sin per rotary pair per token
-  std::vector<uint8_t> mm_scratch_;  // activations converted for matmul (largest weight × n_batch)
+  std::vector<float> x_;                        // [n_batch][E] residual stream
+  std::vector<float> xb_;                       // [n_batch][E] normalized input of a block
+  std::vector<float> xo_;                       // [n_batch][E] output of a block before the residual add
+  std::vector<float> q_;                        // [n_batch][H·Dk] queries
+  std::vector<float> k_;                        // [n_batch][Hkv·Dk] keys
+  std::vector<float> v_;                        // [n_batch][Hkv·Dv] values
+  std::vector<float> att_;                      // [n_batch][H·Dv] attention output, input of wo
+  std::vector<float> hb_;                       // [n_batch][F] gate, then silu(gate)·up
+  std::vector<float> hb2_;                      // [n_batch][F] up
+  std::vector<float> rope_cs_;                  // [n_batch][Drot] cos, sin per rotary pair per token
+  std::vector<uint8_t> mm_scratch_;             // activations converted for matmul (largest weight × n_batch)
   std::vector<AttentionScratch> attn_scratch_;  // [n_threads]
-  std::vector<float> logits_;        // [n_logits][V]
+  std::vector<float> logits_;                   // [n_logits][V]
 };
 
 // Returns the number of physical CPU cores (logical CPUs when the topology cannot be read).

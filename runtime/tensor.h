@@ -12,8 +12,8 @@ namespace kq {
 struct TensorView {
   QType type = QType::F32;
   std::array<int64_t, 4> ne{0, 1, 1, 1};  // ggml order: ne[0] is the row length (elements)
-  size_t row_bytes = 0;                    // bytes of one row of ne[0] elements (ggml's nb[1])
-  const uint8_t* data = nullptr;           // [n_rows() * row_bytes] bytes; null = tensor absent
+  size_t row_bytes = 0;                   // bytes of one row of ne[0] elements (ggml's nb[1])
+  const uint8_t* data = nullptr;          // [n_rows() * row_bytes] bytes; null = tensor absent
 
   bool present() const { return data != nullptr; }
   int64_t n_cols() const { return ne[0]; }

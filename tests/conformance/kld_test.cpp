@@ -2,9 +2,12 @@
 //
 // Each kld/<model>.kldbase holds llama.cpp's own logits for that model, so the KLD measures how far
 // kq's forward pass is from llama.cpp's on the same weights (not quantization error).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "runtime/model.h"
 #include "runtime/perplexity.h"
@@ -29,11 +32,26 @@ bool is_unquantized(const std::string& name) {
 }
 
 const char* const kModels[] = {
-    "stories260K",         "synth-tiny-f32",         "synth-tiny-pure-F16",    "synth-tiny-pure-BF16",
-    "synth-tiny-pure-Q8_0", "synth-tiny-pure-Q4_0",  "synth-tiny-pure-Q4_1",   "synth-tiny-pure-Q5_0",
-    "synth-tiny-pure-Q5_1", "synth-tiny-pure-IQ4_NL", "synth-tiny-pure-IQ4_XS", "synth-tiny-pure-Q2_K",
-    "synth-tiny-pure-Q3_K_S", "synth-tiny-pure-Q4_K_S", "synth-tiny-pure-Q5_K_S", "synth-tiny-pure-Q6_K",
-    "synth-tiny-mix-Q2_K",  "synth-tiny-mix-Q3_K_M",  "synth-tiny-mix-Q4_K_M",  "synth-tiny-mix-Q5_K_M",
+    "stories260K",
+    "synth-tiny-f32",
+    "synth-tiny-pure-F16",
+    "synth-tiny-pure-BF16",
+    "synth-tiny-pure-Q8_0",
+    "synth-tiny-pure-Q4_0",
+    "synth-tiny-pure-Q4_1",
+    "synth-tiny-pure-Q5_0",
+    "synth-tiny-pure-Q5_1",
+    "synth-tiny-pure-IQ4_NL",
+    "synth-tiny-pure-IQ4_XS",
+    "synth-tiny-pure-Q2_K",
+    "synth-tiny-pure-Q3_K_S",
+    "synth-tiny-pure-Q4_K_S",
+    "synth-tiny-pure-Q5_K_S",
+    "synth-tiny-pure-Q6_K",
+    "synth-tiny-mix-Q2_K",
+    "synth-tiny-mix-Q3_K_M",
+    "synth-tiny-mix-Q4_K_M",
+    "synth-tiny-mix-Q5_K_M",
     "synth-tiny-mix-Q6_K",
 };
 
@@ -45,8 +63,8 @@ TEST_CASE("kld: kq's logits against llama.cpp's for every model", "[model][confo
     const auto model = kq::Model::load(model_path(name));
     const kq::KldResult r =
         kq::kl_divergence(*model, kq::test::testdata_file("kld/" + name + ".kldbase"), options_for(*model));
-    std::printf("%-24s %12.6f %10.6f %9.3f%% %14.4f %14.4f\n", name.c_str(), r.mean_kld, r.kld.max,
-                100.0 * r.same_top, r.ppl_q, r.ppl_base);
+    std::printf("%-24s %12.6f %10.6f %9.3f%% %14.4f %14.4f\n", name.c_str(), r.mean_kld, r.kld.max, 100.0 * r.same_top,
+                r.ppl_q, r.ppl_base);
     INFO(name << ": mean KLD " << r.mean_kld << ", same top " << 100.0 * r.same_top << "%");
     CHECK(r.n_chunks == 10);
     CHECK(r.n_scored == 10 * 63);
@@ -94,4 +112,29 @@ TEST_CASE("perplexity: a base file kq writes reads back with near-zero KLD", "[m
   // lower, as in llama.cpp, because tokens below max − 16 are stored at the cut-off.
   CHECK(k.ppl_q == Approx(p.ppl).epsilon(1e-12));
   CHECK(k.ppl_base <= k.ppl_q);
+}
+
+TEST_CASE("perplexity: errors for short input and bad base files", "[model][conformance]") {
+  const auto model = kq::Model::load(model_path("stories260K"));
+  kq::PerplexityOptions o = options_for(*model);
+  CHECK_THROWS_WITH(kq::perplexity(*model, std::vector<int32_t>(127, 1), o),
+                    Catch::Contains("needs at least 128 tokens"));
+  const std::string dir = kq::test::scratch_dir();
+  {
+    std::ofstream(dir + "/bad-magic.kldbase", std::ios::binary) << "_logitz_xxxxxxxxxxxx";
+    std::ofstream f(dir + "/short.kldbase", std::ios::binary);
+    const int32_t header[3] = {128, 512, 2};
+    f.write("_logits_", 8).write(reinterpret_cast<const char*>(header), sizeof header);
+  }
+  CHECK_THROWS_WITH(kq::read_kld_base_header(dir + "/bad-magic.kldbase"), Catch::Contains("no _logits_ magic"));
+  CHECK_THROWS_WITH(kq::read_kld_base_header(dir + "/short.kldbase"), Catch::Contains("file ends inside the tokens"));
+  {
+    std::ofstream f(dir + "/vocab100.kldbase", std::ios::binary);
+    const int32_t header[3] = {8, 100, 1};
+    const std::vector<int32_t> tokens(8, 1);
+    f.write("_logits_", 8).write(reinterpret_cast<const char*>(header), sizeof header);
+    f.write(reinterpret_cast<const char*>(tokens.data()), 32);
+  }
+  CHECK_THROWS_WITH(kq::kl_divergence(*model, dir + "/vocab100.kldbase", o),
+                    Catch::Contains("base logits have a vocabulary of 100, the model 512"));
 }

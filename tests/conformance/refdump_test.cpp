@@ -19,9 +19,9 @@
 namespace {
 
 struct RefDump {
-  std::vector<int32_t> prompt;                          // prompt ids, BOS first
+  std::vector<int32_t> prompt;                           // prompt ids, BOS first
   std::vector<std::vector<std::pair<int, float>>> top5;  // [step] (id, logit), best first
-  std::vector<int32_t> greedy;                          // the 32 greedy ids
+  std::vector<int32_t> greedy;                           // the 32 greedy ids
 };
 
 RefDump read_refdump(const std::string& path) {
@@ -53,11 +53,13 @@ RefDump read_refdump(const std::string& path) {
   return r;
 }
 
-int32_t argmax(const float* v, int n) { return int32_t(std::max_element(v, v + n) - v); }
+int32_t argmax(const float* v, int n) {
+  return int32_t(std::max_element(v, v + n) - v);
+}
 
 struct Agreement {
-  int ids_matched = 0;        // leading greedy ids equal to llama.cpp's (of 16)
-  float max_step0_diff = 0;   // max |logit − ref| over the step-0 top-5 ids
+  int ids_matched = 0;       // leading greedy ids equal to llama.cpp's (of 16)
+  float max_step0_diff = 0;  // max |logit − ref| over the step-0 top-5 ids
 };
 
 // Decodes 16 greedy steps after the prompt with one thread and compares with the dump.
@@ -70,7 +72,8 @@ Agreement run_refdump(const std::string& model_rel, const std::string& ref_rel) 
   kq::Session s(*model, opt);
   s.eval(ref.prompt);
   Agreement a;
-  for (const auto& [id, logit] : ref.top5[0]) a.max_step0_diff = std::max(a.max_step0_diff, std::fabs(s.logits()[id] - logit));
+  for (const auto& [id, logit] : ref.top5[0])
+    a.max_step0_diff = std::max(a.max_step0_diff, std::fabs(s.logits()[id] - logit));
   bool matching = true;
   for (int step = 0; step < 16; ++step) {
     const int32_t next = argmax(s.logits(), s.n_vocab());
@@ -87,11 +90,26 @@ bool is_unquantized(const std::string& name) {
 }
 
 const char* const kModels[] = {
-    "stories260K",         "synth-tiny-f32",         "synth-tiny-pure-F16",    "synth-tiny-pure-BF16",
-    "synth-tiny-pure-Q8_0", "synth-tiny-pure-Q4_0",  "synth-tiny-pure-Q4_1",   "synth-tiny-pure-Q5_0",
-    "synth-tiny-pure-Q5_1", "synth-tiny-pure-IQ4_NL", "synth-tiny-pure-IQ4_XS", "synth-tiny-pure-Q2_K",
-    "synth-tiny-pure-Q3_K_S", "synth-tiny-pure-Q4_K_S", "synth-tiny-pure-Q5_K_S", "synth-tiny-pure-Q6_K",
-    "synth-tiny-mix-Q2_K",  "synth-tiny-mix-Q3_K_M",  "synth-tiny-mix-Q4_K_M",  "synth-tiny-mix-Q5_K_M",
+    "stories260K",
+    "synth-tiny-f32",
+    "synth-tiny-pure-F16",
+    "synth-tiny-pure-BF16",
+    "synth-tiny-pure-Q8_0",
+    "synth-tiny-pure-Q4_0",
+    "synth-tiny-pure-Q4_1",
+    "synth-tiny-pure-Q5_0",
+    "synth-tiny-pure-Q5_1",
+    "synth-tiny-pure-IQ4_NL",
+    "synth-tiny-pure-IQ4_XS",
+    "synth-tiny-pure-Q2_K",
+    "synth-tiny-pure-Q3_K_S",
+    "synth-tiny-pure-Q4_K_S",
+    "synth-tiny-pure-Q5_K_S",
+    "synth-tiny-pure-Q6_K",
+    "synth-tiny-mix-Q2_K",
+    "synth-tiny-mix-Q3_K_M",
+    "synth-tiny-mix-Q4_K_M",
+    "synth-tiny-mix-Q5_K_M",
     "synth-tiny-mix-Q6_K",
 };
 

@@ -1,4 +1,6 @@
 // Tests for runtime/matmul: every weight type against dequantize + double dot, threads, activation rounding.
+#include "runtime/matmul.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
@@ -8,7 +10,6 @@
 #include "quant/q8_0.h"
 #include "quant/q8_1.h"
 #include "quant/registry.h"
-#include "runtime/matmul.h"
 
 namespace {
 

@@ -1,11 +1,12 @@
 // Tests for runtime/model_config, model_weights and model: hyperparameters, the tensor list, errors,
 // and the forward pass of every architecture variant against an independent double-precision one.
+#include "runtime/model.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
 
 #include "common/error.h"
-#include "runtime/model.h"
 #include "runtime/session.h"
 #include "tests/runtime/tiny_model.h"
 #include "tests/support/testdata.h"
@@ -15,7 +16,9 @@ namespace {
 using kq::test::TinyModel;
 using kq::test::TinySpec;
 
-std::string tiny_path(const std::string& name) { return kq::test::scratch_dir() + "/" + name + ".gguf"; }
+std::string tiny_path(const std::string& name) {
+  return kq::test::scratch_dir() + "/" + name + ".gguf";
+}
 
 // Writes the model and returns the message of the kq::Error that loading it throws ("" if none).
 std::string load_error(const TinyModel& m, const std::string& name) {
@@ -41,7 +44,8 @@ double max_logit_error(const TinyModel& m, const std::string& name, int n_thread
   const auto ref = kq::test::ref_forward(m, tokens);
   double err = 0.0;
   for (size_t t = 0; t < tokens.size(); ++t)
-    for (int v = 0; v < m.spec.n_vocab; ++v) err = std::max(err, std::fabs(double(s.logits(int(t))[v]) - ref[t][size_t(v)]));
+    for (int v = 0; v < m.spec.n_vocab; ++v)
+      err = std::max(err, std::fabs(double(s.logits(int(t))[v]) - ref[t][size_t(v)]));
   return err;
 }
 
@@ -122,11 +126,13 @@ TEST_CASE("model weights: a missing or mis-shaped tensor is named with both shap
   TinyModel m = kq::test::make_tiny_model({});
   SECTION("missing") {
     m.tensors.erase("blk.1.ffn_up.weight");
-    CHECK_THAT(load_error(m, "err-missing"), Catch::Contains("missing tensor blk.1.ffn_up.weight (expected shape [32, 48])"));
+    CHECK_THAT(load_error(m, "err-missing"),
+               Catch::Contains("missing tensor blk.1.ffn_up.weight (expected shape [32, 48])"));
   }
   SECTION("mis-shaped") {
     m.tensors["blk.0.attn_k.weight"] = m.tensors["blk.0.attn_q.weight"];
-    CHECK_THAT(load_error(m, "err-shape"), Catch::Contains("tensor blk.0.attn_k.weight has shape [32, 32], expected [32, 16]"));
+    CHECK_THAT(load_error(m, "err-shape"),
+               Catch::Contains("tensor blk.0.attn_k.weight has shape [32, 32], expected [32, 16]"));
   }
   SECTION("qwen2 requires its Q/K/V biases") {
     m = kq::test::make_tiny_model({.arch = "qwen2"});
@@ -138,8 +144,12 @@ TEST_CASE("model weights: a missing or mis-shaped tensor is named with both shap
 TEST_CASE("forward: every architecture variant matches a double-precision reference", "[model]") {
   // F32 weights and cache: only float rounding separates kq from the reference.
   const double tol = 1e-4;
-  SECTION("llama, GQA") { CHECK(max_logit_error(kq::test::make_tiny_model({}), "fw-llama", 1) < tol); }
-  SECTION("llama, two threads") { CHECK(max_logit_error(kq::test::make_tiny_model({}), "fw-llama2", 2) < tol); }
+  SECTION("llama, GQA") {
+    CHECK(max_logit_error(kq::test::make_tiny_model({}), "fw-llama", 1) < tol);
+  }
+  SECTION("llama, two threads") {
+    CHECK(max_logit_error(kq::test::make_tiny_model({}), "fw-llama2", 2) < tol);
+  }
   SECTION("llama, tied output, Llama-3 rope_freqs, linear scaling") {
     TinySpec s;
     s.tied = true;

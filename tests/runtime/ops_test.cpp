@@ -1,10 +1,10 @@
 // Tests for runtime/ops: each op against its textbook formula in double.
+#include "runtime/ops.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include "runtime/ops.h"
 
 namespace {
 

@@ -1,4 +1,6 @@
 // Tests for runtime/session: batching, truncation, logits rows, KV cache types, threads and errors.
+#include "runtime/session.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
@@ -6,7 +8,6 @@
 
 #include "common/error.h"
 #include "runtime/model.h"
-#include "runtime/session.h"
 #include "tests/support/testdata.h"
 
 namespace {

@@ -16,10 +16,10 @@ struct TinySpec {
   std::string arch = "llama";
   int n_vocab = 64, n_embd = 32, n_layer = 2, n_ff = 48, n_head = 4, n_head_kv = 2, n_ctx_train = 96;
   float rope_base = 10000.0f;
-  float rope_factor = 0.0f;   // > 0: writes rope.scaling.type linear with this factor
-  int n_rot = 0;              // > 0: writes rope.dimension_count (partial rotation)
-  bool tied = false;          // omit output.weight
-  bool rope_freqs = false;    // add a Llama-3 style rope_freqs.weight
+  float rope_factor = 0.0f;  // > 0: writes rope.scaling.type linear with this factor
+  int n_rot = 0;             // > 0: writes rope.dimension_count (partial rotation)
+  bool tied = false;         // omit output.weight
+  bool rope_freqs = false;   // add a Llama-3 style rope_freqs.weight
   uint32_t seed = 7;
 };
 

@@ -29,7 +29,7 @@ using GlobalSpec = TensorSpec<ModelWeights>;
 using LayerSpec = TensorSpec<LayerWeights>;
 
 // clang-format off
-const GlobalSpec kGlobals[] = {
+constexpr GlobalSpec kGlobals[] = {
   {"token_embd.weight",  Dim::kE,    Dim::kV,   Need::kRequired, Use::kMatrix, &ModelWeights::token_embd},
   {"output_norm.weight", Dim::kE,    Dim::kOne, Need::kRequired, Use::kVector, &ModelWeights::output_norm},
   {"output.weight",      Dim::kE,    Dim::kV,   Need::kOptional, Use::kMatrix, &ModelWeights::output},
@@ -37,7 +37,7 @@ const GlobalSpec kGlobals[] = {
 };
 
 // The llama block; qwen2 is the same with required Q/K/V biases and no output bias.
-const LayerSpec kLlamaLayer[] = {
+constexpr LayerSpec kLlamaLayer[] = {
   {"attn_norm.weight",   Dim::kE,   Dim::kOne, Need::kRequired, Use::kVector, &LayerWeights::attn_norm},
   {"attn_q.weight",      Dim::kE,   Dim::kQ,   Need::kRequired, Use::kMatrix, &LayerWeights::wq},
   {"attn_k.weight",      Dim::kE,   Dim::kK,   Need::kRequired, Use::kMatrix, &LayerWeights::wk},
@@ -53,7 +53,7 @@ const LayerSpec kLlamaLayer[] = {
   {"ffn_down.weight",    Dim::kF,   Dim::kE,   Need::kRequired, Use::kMatrix, &LayerWeights::w_down},
 };
 
-const LayerSpec kQwen2Layer[] = {
+constexpr LayerSpec kQwen2Layer[] = {
   {"attn_norm.weight",   Dim::kE,   Dim::kOne, Need::kRequired, Use::kVector, &LayerWeights::attn_norm},
   {"attn_q.weight",      Dim::kE,   Dim::kQ,   Need::kRequired, Use::kMatrix, &LayerWeights::wq},
   {"attn_k.weight",      Dim::kE,   Dim::kK,   Need::kRequired, Use::kMatrix, &LayerWeights::wk},

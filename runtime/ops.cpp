@@ -21,8 +21,8 @@ void rope_angles(int pos, const RopeParams& p, float* cos_sin) {
   for (int i = 0; i < p.n_rot / 2; ++i) {
     const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
     const float angle = p.freq_scale * (theta / ff);
-    cos_sin[2 * i] = std::cos(angle);
-    cos_sin[2 * i + 1] = std::sin(angle);
+    cos_sin[2 * size_t(i)] = std::cos(angle);
+    cos_sin[2 * size_t(i) + 1] = std::sin(angle);
     theta *= theta_scale;
   }
 }
@@ -35,7 +35,7 @@ void rope_apply(float* x, int n_heads, int head_dim, const RopeParams& p, const 
     float* v = x + size_t(h) * size_t(head_dim);
     for (int i = 0; i < half; ++i) {
       const int i0 = p.type == RopeType::kNorm ? 2 * i : i;
-      const float c = cos_sin[2 * i], s = cos_sin[2 * i + 1];
+      const float c = cos_sin[2 * size_t(i)], s = cos_sin[2 * size_t(i) + 1];
       const float a = v[i0], b = v[i0 + stride];
       v[i0] = a * c - b * s;
       v[i0 + stride] = a * s + b * c;

@@ -127,7 +127,9 @@ void Session::truncate(int n_past) {
 void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, float* out) {
   const ModelConfig& c = model_.config();
   const ModelWeights& w = model_.weights();
-  const int E = c.n_embd, Q = c.n_embd_q(), K = c.n_embd_k(), V = c.n_embd_v(), O = c.n_embd_o(), F = c.n_ff;
+  // Row widths of the activation buffers: residual, queries, keys, values, attention output.
+  const size_t n_e = size_t(c.n_embd), n_q = size_t(c.n_embd_q()), n_k = size_t(c.n_embd_k());
+  const size_t n_v = size_t(c.n_embd_v()), n_o = size_t(c.n_embd_o());
   const int group = c.n_head / c.n_head_kv;
   const float kq_scale = 1.0f / std::sqrt(float(c.head_dim));
   float* x = x_.data();
@@ -138,7 +140,7 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
 
   // Token embeddings: one dequantized row of token_embd per token.
   const TypeTraits& embd_type = type_traits(w.token_embd.type);
-  for (int t = 0; t < n; ++t) embd_type.to_float(w.token_embd.row(tokens[t]), x + size_t(t) * E, E);
+  for (int t = 0; t < n; ++t) embd_type.to_float(w.token_embd.row(tokens[t]), x + size_t(t) * n_e, c.n_embd);
 
   // RoPE angles per position, shared by every layer and head.
   for (int t = 0; t < n; ++t) rope_angles(pos0 + t, rope_, rope_cs_.data() + size_t(t) * c.n_rot);
@@ -147,32 +149,33 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
     const LayerWeights& l = w.layers[size_t(il)];
 
     // Attention input: RMSNorm scaled by attn_norm.
-    for (int t = 0; t < n; ++t) rmsnorm(x + size_t(t) * E, l.attn_norm.f32(), xb + size_t(t) * E, E, c.rms_eps);
+    for (int t = 0; t < n; ++t)
+      rmsnorm(x + size_t(t) * n_e, l.attn_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
 
     // Q, K, V projections for the whole batch (plus qwen2's biases).
     matmul(l.wq, xb, n, q_.data(), mm, nt);
     matmul(l.wk, xb, n, k_.data(), mm, nt);
     matmul(l.wv, xb, n, v_.data(), mm, nt);
     for (int t = 0; t < n; ++t) {
-      if (l.bq.present()) add(q_.data() + size_t(t) * Q, l.bq.f32(), Q);
-      if (l.bk.present()) add(k_.data() + size_t(t) * K, l.bk.f32(), K);
-      if (l.bv.present()) add(v_.data() + size_t(t) * V, l.bv.f32(), V);
+      if (l.bq.present()) add(q_.data() + size_t(t) * n_q, l.bq.f32(), c.n_embd_q());
+      if (l.bk.present()) add(k_.data() + size_t(t) * n_k, l.bk.f32(), c.n_embd_k());
+      if (l.bv.present()) add(v_.data() + size_t(t) * n_v, l.bv.f32(), c.n_embd_v());
     }
 
     // RoPE on queries and keys, then append keys and values to the cache at their positions.
     for (int t = 0; t < n; ++t) {
       const float* cs = rope_cs_.data() + size_t(t) * c.n_rot;
-      rope_apply(q_.data() + size_t(t) * Q, c.n_head, c.head_dim, rope_, cs);
-      rope_apply(k_.data() + size_t(t) * K, c.n_head_kv, c.head_dim, rope_, cs);
-      cache_.store(il, pos0 + t, k_.data() + size_t(t) * K, v_.data() + size_t(t) * V);
+      rope_apply(q_.data() + size_t(t) * n_q, c.n_head, c.head_dim, rope_, cs);
+      rope_apply(k_.data() + size_t(t) * n_k, c.n_head_kv, c.head_dim, rope_, cs);
+      cache_.store(il, pos0 + t, k_.data() + size_t(t) * n_k, v_.data() + size_t(t) * n_v);
     }
 
     // Causal attention: token t sees positions 0..pos0+t; query head h reads KV head h/group.
 #pragma omp parallel for collapse(2) schedule(static) num_threads(nt) if (nt > 1)
     for (int t = 0; t < n; ++t) {
       for (int h = 0; h < c.n_head; ++h) {
-        attend_head(cache_, il, pos0 + t + 1, q_.data() + size_t(t) * Q + size_t(h) * c.head_dim, h / group, kq_scale,
-                    att_.data() + size_t(t) * O + size_t(h) * c.head_dim_v,
+        attend_head(cache_, il, pos0 + t + 1, q_.data() + size_t(t) * n_q + size_t(h) * c.head_dim, h / group, kq_scale,
+                    att_.data() + size_t(t) * n_o + size_t(h) * c.head_dim_v,
                     attn_scratch_[size_t(omp_get_thread_num())]);
       }
     }
@@ -180,25 +183,27 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
     // Output projection and residual.
     matmul(l.wo, att_.data(), n, xo, mm, nt);
     for (int t = 0; t < n; ++t) {
-      if (l.bo.present()) add(xo + size_t(t) * E, l.bo.f32(), E);
-      add(x + size_t(t) * E, xo + size_t(t) * E, E);
+      if (l.bo.present()) add(xo + size_t(t) * n_e, l.bo.f32(), c.n_embd);
+      add(x + size_t(t) * n_e, xo + size_t(t) * n_e, c.n_embd);
     }
 
     // Feed-forward input: RMSNorm scaled by ffn_norm.
-    for (int t = 0; t < n; ++t) rmsnorm(x + size_t(t) * E, l.ffn_norm.f32(), xb + size_t(t) * E, E, c.rms_eps);
+    for (int t = 0; t < n; ++t)
+      rmsnorm(x + size_t(t) * n_e, l.ffn_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
 
     // SwiGLU: silu(gate) · up, then the down projection and residual.
     matmul(l.w_gate, xb, n, hb_.data(), mm, nt);
     matmul(l.w_up, xb, n, hb2_.data(), mm, nt);
-    silu_mul(hb_.data(), hb2_.data(), n * F);
+    silu_mul(hb_.data(), hb2_.data(), n * c.n_ff);
     matmul(l.w_down, hb_.data(), n, xo, mm, nt);
-    add(x, xo, n * E);
+    add(x, xo, n * c.n_embd);
   }
 
   // Final norm and the vocabulary projection, only for the tokens whose logits are kept.
   if (out_from >= n) return;
-  for (int t = out_from; t < n; ++t) rmsnorm(x + size_t(t) * E, w.output_norm.f32(), xb + size_t(t) * E, E, c.rms_eps);
-  matmul(w.output, xb + size_t(out_from) * E, n - out_from, out, mm, nt);
+  for (int t = out_from; t < n; ++t)
+    rmsnorm(x + size_t(t) * n_e, w.output_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
+  matmul(w.output, xb + size_t(out_from) * n_e, n - out_from, out, mm, nt);
 }
 
 }  // namespace kq

@@ -3,7 +3,7 @@
 add_library(kq_options INTERFACE)
 target_compile_features(kq_options INTERFACE cxx_std_20)
 target_compile_options(kq_options INTERFACE
-  -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wcast-align -Wnull-dereference -Wno-unknown-pragmas
+  -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wcast-align -Wno-unknown-pragmas
   # The scalar references must match ggml bit for bit: no silent a*b+c -> fma contraction.
   -ffp-contract=off)
 target_include_directories(kq_options INTERFACE ${PROJECT_SOURCE_DIR})

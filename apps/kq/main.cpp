@@ -1,7 +1,72 @@
-// kq command-line entry point (placeholder until the apps land).
+// kq: dispatches `kq COMMAND ...` to one subcommand through a table.
 #include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
 
-int main() {
-  std::puts("kq " KQ_VERSION);
-  return 0;
+#include "apps/kq/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+// One row per subcommand; a new command is one row here plus its cmd_<name>.cpp.
+const Command kCommands[] = {
+    {"tokenize", "print the token ids a model's tokenizer gives a text", kq::app::cmd_tokenize},
+    {"quantize", "convert a GGUF model's weights to another block type", kq::app::cmd_quantize},
+    {"info", "show a GGUF model's architecture, tokenizer, tensor types and sizes", kq::app::cmd_info},
+};
+
+void print_usage(std::FILE* out) {
+  std::fputs("usage: kq COMMAND [options]   (kq COMMAND --help for a command's options)\n\ncommands:\n", out);
+  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fputs("\n  --help     this text\n  --version  print the version\n", out);
+}
+
+// Splits `--name=value` into `--name value` so every command accepts both spellings.
+std::vector<std::string> normalize_args(int argc, char** argv) {
+  std::vector<std::string> args;
+  bool options_done = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const size_t eq = a.find('=');
+    if (a == "--") options_done = true;
+    if (!options_done && a.rfind("--", 0) == 0 && eq != std::string::npos && eq > 2) {
+      args.push_back(a.substr(0, eq));
+      args.push_back(a.substr(eq + 1));
+    } else {
+      args.push_back(a);
+    }
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs("kq: missing command\n", stderr);
+    print_usage(stderr);
+    return 2;
+  }
+  const std::string_view first = argv[1];
+  if (first == "-h" || first == "--help" || first == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  if (first == "--version" || first == "-V" || first == "version") {
+    std::puts("kq " KQ_VERSION);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (first == c.name) return c.run(normalize_args(argc, argv));
+  }
+  std::fprintf(stderr, "kq: unknown command '%s'\n", argv[1]);
+  print_usage(stderr);
+  return 2;
 }

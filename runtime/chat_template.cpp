@@ -83,10 +83,14 @@ std::vector<ChatMessage> fold_system(const std::vector<ChatMessage>& m) {
 
 const char* chat_format_name(ChatFormat f) {
   switch (f) {
-    case ChatFormat::kChatML: return "chatml";
-    case ChatFormat::kLlama3: return "llama3";
-    case ChatFormat::kMistral: return "mistral";
-    case ChatFormat::kGemma: return "gemma";
+    case ChatFormat::kChatML:
+      return "chatml";
+    case ChatFormat::kLlama3:
+      return "llama3";
+    case ChatFormat::kMistral:
+      return "mistral";
+    case ChatFormat::kGemma:
+      return "gemma";
   }
   return "?";
 }
@@ -112,10 +116,14 @@ bool ChatTemplate::detect(std::string_view jinja, ChatTemplate& out) {
 
 std::vector<std::string> ChatTemplate::required_tokens() const {
   switch (format_) {
-    case ChatFormat::kChatML: return {"<|im_start|>", "<|im_end|>"};
-    case ChatFormat::kLlama3: return {"<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"};
-    case ChatFormat::kGemma: return {"<start_of_turn>", "<end_of_turn>"};
-    case ChatFormat::kMistral: return {};  // [INST] is plain text in the formats kq renders
+    case ChatFormat::kChatML:
+      return {"<|im_start|>", "<|im_end|>"};
+    case ChatFormat::kLlama3:
+      return {"<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"};
+    case ChatFormat::kGemma:
+      return {"<start_of_turn>", "<end_of_turn>"};
+    case ChatFormat::kMistral:
+      return {};  // [INST] is plain text in the formats kq renders
   }
   return {};
 }
@@ -139,10 +147,14 @@ ChatTemplate ChatTemplate::for_model(const GgufFile& file, const Tokenizer& tok,
 
 std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
   switch (format_) {
-    case ChatFormat::kChatML: return render_chatml(messages, add_generation_prompt);
-    case ChatFormat::kLlama3: return render_llama3(messages, add_generation_prompt);
-    case ChatFormat::kMistral: return render_mistral(messages, add_generation_prompt);
-    case ChatFormat::kGemma: return render_gemma(messages, add_generation_prompt);
+    case ChatFormat::kChatML:
+      return render_chatml(messages, add_generation_prompt);
+    case ChatFormat::kLlama3:
+      return render_llama3(messages, add_generation_prompt);
+    case ChatFormat::kMistral:
+      return render_mistral(messages, add_generation_prompt);
+    case ChatFormat::kGemma:
+      return render_gemma(messages, add_generation_prompt);
   }
   return {};
 }

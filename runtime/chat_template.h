@@ -60,7 +60,7 @@ class ChatTemplate {
   std::string render_gemma(const std::vector<ChatMessage>& m, bool gen) const;
 
   ChatFormat format_;
-  std::string default_system_;   // used when messages[0] is not a system message; empty: none
+  std::string default_system_;  // used when messages[0] is not a system message; empty: none
   std::string eos_text_ = "</s>";
 };
 

@@ -12,7 +12,9 @@ namespace {
 
 // Orders candidates by logit, highest first; equal logits by id so results never depend on the
 // sort algorithm.
-bool higher(const TokenLogit& a, const TokenLogit& b) { return a.logit != b.logit ? a.logit > b.logit : a.id < b.id; }
+bool higher(const TokenLogit& a, const TokenLogit& b) {
+  return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
+}
 
 uint64_t resolve_seed(uint64_t seed) {
   if (seed != kRandomSeed) return seed;
@@ -31,7 +33,9 @@ void Sampler::accept(int32_t id) {
   if (params_.repeat_last_n > 0 && history_.size() > size_t(params_.repeat_last_n)) history_.pop_front();
 }
 
-double Sampler::next_uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
+double Sampler::next_uniform() {
+  return double(rng_() >> 11) * 0x1.0p-53;
+}
 
 void Sampler::apply_penalties(std::vector<TokenLogit>& c, const std::vector<int32_t>& recent, const SamplerParams& p) {
   const bool active = p.repeat_penalty != 1.0f || p.freq_penalty != 0.0f || p.presence_penalty != 0.0f;
@@ -50,7 +54,9 @@ void Sampler::apply_penalties(std::vector<TokenLogit>& c, const std::vector<int3
   }
 }
 
-void Sampler::sort_candidates(std::vector<TokenLogit>& c) { std::sort(c.begin(), c.end(), higher); }
+void Sampler::sort_candidates(std::vector<TokenLogit>& c) {
+  std::sort(c.begin(), c.end(), higher);
+}
 
 void Sampler::top_k(std::vector<TokenLogit>& c, int k) {
   if (k > 0 && size_t(k) < c.size()) c.resize(size_t(k));

@@ -47,8 +47,7 @@ class Sampler {
 
   // The pipeline steps, exposed for tests. Each works on `c` in place; all but apply_penalties
   // expect and keep `c` sorted by logit, highest first (ties: lowest id first), and keep ≥ 1 token.
-  static void apply_penalties(std::vector<TokenLogit>& c, const std::vector<int32_t>& recent,
-                              const SamplerParams& p);
+  static void apply_penalties(std::vector<TokenLogit>& c, const std::vector<int32_t>& recent, const SamplerParams& p);
   static void sort_candidates(std::vector<TokenLogit>& c);
   static void top_k(std::vector<TokenLogit>& c, int k);
   static void top_p(std::vector<TokenLogit>& c, float p);

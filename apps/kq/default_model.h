@@ -21,6 +21,8 @@ inline std::string default_model_dir() {
   return cache + "/kq/models";
 }
 
-inline std::string default_model_path() { return default_model_dir() + "/" + kDefaultModelFile; }
+inline std::string default_model_path() {
+  return default_model_dir() + "/" + kDefaultModelFile;
+}
 
 }  // namespace kq::app

@@ -17,7 +17,10 @@ struct Command {
 
 // One row per subcommand; a new command is one row here plus its cmd_<name>.cpp.
 const Command kCommands[] = {
+    {"chat", "chat with a model in the terminal (default: SmolLM2-135M-Instruct)", kq::app::cmd_chat},
+    {"run", "generate text from a prompt (-p, -f or stdin), text or --json out", kq::app::cmd_run},
     {"tokenize", "print the token ids a model's tokenizer gives a text", kq::app::cmd_tokenize},
+    {"ppl", "perplexity and KL divergence over a text file", kq::app::cmd_ppl},
     {"quantize", "convert a GGUF model's weights to another block type", kq::app::cmd_quantize},
     {"info", "show a GGUF model's architecture, tokenizer, tensor types and sizes", kq::app::cmd_info},
 };

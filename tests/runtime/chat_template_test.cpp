@@ -115,8 +115,7 @@ TEST_CASE("Llama 3 renders exactly, contents trimmed", "[chat]") {
 
 TEST_CASE("Mistral renders exactly, system folded into the first user turn", "[chat]") {
   ChatTemplate t(ChatFormat::kMistral);
-  CHECK(t.render(kConversation, true) ==
-        "[INST] Be brief.\n\nHi [/INST]Hello!</s>[INST]  What is 2+2?  [/INST]");
+  CHECK(t.render(kConversation, true) == "[INST] Be brief.\n\nHi [/INST]Hello!</s>[INST]  What is 2+2?  [/INST]");
   t.set_eos_text("<EOS>");
   CHECK(t.render({{"user", "a"}, {"assistant", "b"}}, false) == "[INST] a [/INST]b<EOS>");
   CHECK(t.render({{"system", "only"}}, true) == "[INST] only [/INST]");

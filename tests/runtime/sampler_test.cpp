@@ -134,7 +134,7 @@ TEST_CASE("min-p keeps tokens with p >= min_p * p_max", "[sampler]") {
   CHECK(kept(0.5f) == 2);   // threshold 0.25
   CHECK(kept(0.05f) == 4);  // threshold 0.025
   CHECK(kept(0.99f) == 1);
-  CHECK(kept(0.0f) == 4);   // off
+  CHECK(kept(0.0f) == 4);  // off
 }
 
 TEST_CASE("temperature scales the softmax", "[sampler]") {

@@ -1,0 +1,237 @@
+// Token generation loop (sample → stream → eval) and the sampling/session flags of `kq run` and `kq chat`.
+#include "apps/kq/generate.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+
+#include "common/error.h"
+#include "quant/registry.h"
+#include "runtime/tokenizer.h"
+
+namespace kq::app {
+
+const char* const kSamplingUsage =
+    "  --temp T                temperature (default 0.8; <= 0: greedy)\n"
+    "  --top-k K               keep the K most likely tokens (default 40; 0: off)\n"
+    "  --top-p P               keep the smallest set with probability mass P (default 0.95; 1: off)\n"
+    "  --min-p P               drop tokens below P times the best one's probability (default 0.05; 0: off)\n"
+    "  --repeat-penalty X      penalize the last --repeat-last-n tokens (default 1.0: off)\n"
+    "  --repeat-last-n N       history the penalties look at (default 64; -1: all)\n"
+    "  --frequency-penalty X   subtract X per earlier occurrence (default 0)\n"
+    "  --presence-penalty X    subtract X once for any earlier occurrence (default 0)\n"
+    "  --seed N                random seed (default: a fresh one, printed unless --quiet)\n";
+
+const char* const kSessionUsage =
+    "  -c, --ctx-size N        context length (default: the model's, at most 4096)\n"
+    "  -b, --batch-size N      tokens per forward pass when evaluating the prompt (default 512)\n"
+    "  -t, --threads N         threads (default: physical cores)\n"
+    "  --cache-type T          KV cache type: f32, f16 (default) or q8_0\n";
+
+std::string Utf8Stream::push(std::string_view bytes) {
+  pending_ += bytes;
+  // Walk back over at most 3 continuation bytes to the last lead byte and see if its sequence is whole.
+  const size_t n = pending_.size();
+  size_t cut = n;
+  for (size_t back = 1; back <= std::min<size_t>(4, n); ++back) {
+    const auto c = static_cast<unsigned char>(pending_[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte
+    const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (need > back) cut = n - back;  // incomplete: hold it back
+    break;
+  }
+  std::string out = pending_.substr(0, cut);
+  pending_.erase(0, cut);
+  return out;
+}
+
+std::string Utf8Stream::flush() {
+  std::string out;
+  out.swap(pending_);
+  return out;
+}
+
+std::string sanitize_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // Sequence length and the allowed range of the second byte (rejects overlongs and surrogates).
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c < 0x80)
+      len = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
+    else if (c == 0xE0)
+      len = 3, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEF)
+      len = 3, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c == 0xF0)
+      len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3)
+      len = 4;
+    else if (c == 0xF4)
+      len = 4, hi = 0x8F;
+    bool ok = len > 0 && i + len <= text.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      ok = k == 1 ? (b >= lo && b <= hi) : (b & 0xC0) == 0x80;
+    }
+    if (ok) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD for one bad byte; resynchronize at the next
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::vector<TokenLogit> top_logits(const float* logits, int n_vocab, int k) {
+  std::vector<TokenLogit> c(static_cast<size_t>(n_vocab));
+  for (int i = 0; i < n_vocab; ++i) c[size_t(i)] = {i, logits[i]};
+  k = std::min(k, n_vocab);
+  const auto higher = [](const TokenLogit& a, const TokenLogit& b) {
+    return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
+  };
+  std::partial_sort(c.begin(), c.begin() + k, c.end(), higher);
+  c.resize(size_t(k));
+  return c;
+}
+
+GenerateResult generate(Session& session, const Tokenizer& tok, Sampler& sampler, const GenerateOptions& o,
+                        const std::function<void(std::string_view)>& on_text) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  GenerateResult r;
+  Utf8Stream utf8;
+  const auto emit = [&](const std::string& s) {
+    r.text += s;
+    if (on_text && !s.empty()) on_text(s);
+  };
+  const int n_vocab = session.n_vocab();
+  for (;;) {
+    if (o.n_predict >= 0 && int(r.tokens.size()) >= o.n_predict) {
+      r.finish_reason = "length";
+      break;
+    }
+    if (o.stop && o.stop->load()) {
+      r.finish_reason = "interrupted";
+      break;
+    }
+    const float* logits = session.logits();
+    if (o.top_logits > 0) r.top.push_back(top_logits(logits, n_vocab, o.top_logits));
+    const int32_t id = sampler.sample(logits, n_vocab);
+    sampler.accept(id);
+    if (tok.is_eog(id)) {
+      r.finish_reason = "eog";
+      break;
+    }
+    r.tokens.push_back(id);
+    // Control tokens are markup for the model, not text for the reader.
+    if (tok.token_type(id) != int32_t(TokenType::kControl)) emit(utf8.push(tok.token_to_piece(id)));
+    if (o.n_predict >= 0 && int(r.tokens.size()) >= o.n_predict) {
+      r.finish_reason = "length";
+      break;
+    }
+    if (session.n_past() >= session.n_ctx()) {
+      r.finish_reason = "context";
+      break;
+    }
+    session.eval({id});
+  }
+  emit(utf8.flush());
+  r.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  return r;
+}
+
+bool parse_sampling_flag(const std::vector<std::string>& args, size_t& i, SamplerParams& p) {
+  const std::string& a = args[i];
+  if (a == "--temp") {
+    p.temp = float(parse_number(a, flag_value(args, i)));
+  } else if (a == "--top-k") {
+    p.top_k = parse_int(a, flag_value(args, i));
+  } else if (a == "--top-p") {
+    p.top_p = float(parse_number(a, flag_value(args, i)));
+  } else if (a == "--min-p") {
+    p.min_p = float(parse_number(a, flag_value(args, i)));
+  } else if (a == "--repeat-penalty") {
+    p.repeat_penalty = float(parse_number(a, flag_value(args, i)));
+  } else if (a == "--repeat-last-n") {
+    p.repeat_last_n = parse_int(a, flag_value(args, i));
+  } else if (a == "--frequency-penalty") {
+    p.freq_penalty = float(parse_number(a, flag_value(args, i)));
+  } else if (a == "--presence-penalty") {
+    p.presence_penalty = float(parse_number(a, flag_value(args, i)));
+  } else if (a == "--seed") {
+    const std::string& v = flag_value(args, i);
+    uint64_t seed = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
+    if (ec != std::errc() || end != v.data() + v.size() || seed == kRandomSeed)
+      throw UsageError("option --seed needs an integer below 2^64 - 1, got '" + v + "'");
+    p.seed = seed;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool parse_session_flag(const std::vector<std::string>& args, size_t& i, SessionOptions& o) {
+  const std::string& a = args[i];
+  if (a == "-c" || a == "--ctx-size") {
+    o.n_ctx = parse_int(a, flag_value(args, i));
+    if (o.n_ctx < 0) throw UsageError("option " + a + " needs a size >= 0");
+  } else if (a == "-b" || a == "--batch-size") {
+    o.n_batch = parse_int(a, flag_value(args, i));
+    if (o.n_batch < 1) throw UsageError("option " + a + " needs a size >= 1");
+  } else if (a == "-t" || a == "--threads") {
+    o.n_threads = parse_int(a, flag_value(args, i));
+    if (o.n_threads < 0) throw UsageError("option " + a + " needs a count >= 0");
+  } else if (a == "--cache-type") {
+    const std::string& v = flag_value(args, i);
+    if (v == "f32")
+      o.cache_type = QType::F32;
+    else if (v == "f16")
+      o.cache_type = QType::F16;
+    else if (v == "q8_0")
+      o.cache_type = QType::Q8_0;
+    else
+      throw UsageError("option --cache-type takes f32, f16 or q8_0, got '" + v + "'");
+  } else {
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Reads a stream to its end; false on a read error.
+bool read_all(std::FILE* f, std::string& text) {
+  char buf[1 << 16];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  return std::ferror(f) == 0;
+}
+
+}  // namespace
+
+std::string read_text_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw Error("cannot open '" + path + "'");
+  std::string text;
+  const bool ok = read_all(f, text);
+  std::fclose(f);
+  if (!ok) throw Error("cannot read '" + path + "'");
+  return text;
+}
+
+std::string read_stdin() {
+  std::string text;
+  if (!read_all(stdin, text)) throw Error("cannot read the prompt from stdin");
+  return text;
+}
+
+}  // namespace kq::app

@@ -1,0 +1,73 @@
+// The token generation loop shared by `kq run` and `kq chat`, and the flags they have in common.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apps/kq/args.h"
+#include "runtime/sampler.h"
+#include "runtime/session.h"
+
+namespace kq {
+class Tokenizer;
+}
+
+namespace kq::app {
+
+// Holds back the bytes of a UTF-8 character split across tokens until it is complete, so that
+// streamed output never shows half a character.
+class Utf8Stream {
+ public:
+  // Appends bytes; returns the longest prefix of everything pending that ends on a character boundary.
+  std::string push(std::string_view bytes);
+  // Returns whatever is still pending (an incomplete sequence at the very end is passed through).
+  std::string flush();
+
+ private:
+  std::string pending_;
+};
+
+struct GenerateOptions {
+  int n_predict = 128;                      // -1: until end of generation or a full context
+  int top_logits = 0;                       // > 0: record this many (id, logit) pairs per step
+  const std::atomic<bool>* stop = nullptr;  // set from a signal handler to end the reply early
+};
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;               // generated ids (an end-of-generation token is not included)
+  std::string text;                          // their text, control tokens left out
+  std::string finish_reason;                 // "length", "eog", "context" or "interrupted"
+  double ms = 0;                             // wall time of the loop
+  std::vector<std::vector<TokenLogit>> top;  // [steps][top_logits], highest first
+};
+
+// Generates after a prompt the session has already evaluated (its last logits are the next
+// token's), calling on_text with each complete piece of UTF-8 text as soon as it is known.
+GenerateResult generate(Session& session, const Tokenizer& tok, Sampler& sampler, const GenerateOptions& options,
+                        const std::function<void(std::string_view)>& on_text = {});
+
+// Returns the k highest logits of a row, highest first (ties: lowest id first).
+std::vector<TokenLogit> top_logits(const float* logits, int n_vocab, int k);
+
+// Consumes args[i] (and its value) when it is a sampling flag (--temp, --top-k, ...); returns
+// whether it was one. Throws UsageError for a missing or malformed value.
+bool parse_sampling_flag(const std::vector<std::string>& args, size_t& i, SamplerParams& p);
+// Same for -c/--ctx-size, -b/--batch-size, -t/--threads and --cache-type.
+bool parse_session_flag(const std::vector<std::string>& args, size_t& i, SessionOptions& o);
+
+// Usage text of the flags above, for the commands' --help.
+extern const char* const kSamplingUsage;
+extern const char* const kSessionUsage;
+
+// Returns text with every invalid UTF-8 sequence replaced by U+FFFD (JSON output must be valid UTF-8;
+// byte-fallback tokens of a model can produce anything).
+std::string sanitize_utf8(std::string_view text);
+
+std::string read_text_file(const std::string& path);
+std::string read_stdin();
+
+}  // namespace kq::app

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "apps/kq/args.h"
+#include "apps/kq/commands.h"
 #include "common/error.h"
 #include "formats/gguf.h"
 #include "runtime/tokenizer.h"
@@ -66,69 +68,58 @@ std::string escape_piece(std::string_view piece) {
   return out;
 }
 
-// Parses the command's own arguments (argv[0] is "tokenize"); throws kq::Error on misuse.
+// Parses the command's arguments (args[0] is "tokenize"); throws UsageError on misuse.
 TokenizeOptions parse_tokenize_args(const std::vector<std::string>& args) {
   TokenizeOptions opt;
   bool have_text = false;
-  const auto value = [&](size_t& i) -> const std::string& {
-    if (i + 1 >= args.size()) throw Error("option " + args[i] + " needs a value");
-    return args[++i];
+  const auto set_text = [&](std::string text) {
+    if (have_text) throw UsageError("give the text once: -p TEXT or -f FILE");
+    opt.text = std::move(text);
+    have_text = true;
   };
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-m" || a == "--model") {
-      opt.model = value(i);
+      opt.model = flag_value(args, i);
     } else if (a == "-p" || a == "--prompt") {
-      if (have_text) throw Error("give the text once: -p TEXT or -f FILE");
-      opt.text = value(i);
-      have_text = true;
+      set_text(flag_value(args, i));
     } else if (a == "-f" || a == "--file") {
-      if (have_text) throw Error("give the text once: -p TEXT or -f FILE");
-      opt.text = read_whole_file(value(i));
-      have_text = true;
+      set_text(read_whole_file(flag_value(args, i)));
     } else if (a == "--no-bos") {
       opt.add_special = false;
     } else if (a == "--pieces") {
       opt.pieces = true;
     } else {
-      throw Error("unknown option '" + a + "'");
+      throw UsageError("unknown option '" + a + "'");
     }
   }
-  if (opt.model.empty()) throw Error("missing -m MODEL");
-  if (!have_text) throw Error("missing -p TEXT or -f FILE");
+  if (opt.model.empty()) throw UsageError("missing -m MODEL");
+  if (!have_text) throw UsageError("missing -p TEXT or -f FILE");
   return opt;
+}
+
+int tokenize(const TokenizeOptions& opt) {
+  const GgufFile file = GgufFile::open(opt.model);
+  const auto tok = Tokenizer::from_gguf(file);
+  const std::vector<int32_t> ids = tok->encode(opt.text, opt.add_special, /*parse_special=*/true);
+  std::string out;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (opt.pieces) {
+      out += std::to_string(ids[i]) + " '" + escape_piece(tok->token_to_piece(ids[i])) + "'\n";
+    } else {
+      if (i) out += ' ';
+      out += std::to_string(ids[i]);
+    }
+  }
+  if (!opt.pieces) out += '\n';
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
 }
 
 }  // namespace
 
 int cmd_tokenize(const std::vector<std::string>& args) {
-  for (const std::string& a : args) {
-    if (a == "-h" || a == "--help") {
-      std::fputs(kTokenizeUsage, stdout);
-      return 0;
-    }
-  }
-  try {
-    const TokenizeOptions opt = parse_tokenize_args(args);
-    const GgufFile file = GgufFile::open(opt.model);
-    const auto tok = Tokenizer::from_gguf(file);
-    const std::vector<int32_t> ids = tok->encode(opt.text, opt.add_special, /*parse_special=*/true);
-    std::string out;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (opt.pieces) {
-        out += std::to_string(ids[i]) + " '" + escape_piece(tok->token_to_piece(ids[i])) + "'\n";
-      } else {
-        if (i) out += ' ';
-        out += std::to_string(ids[i]);
-      }
-    }
-    if (!opt.pieces) out += '\n';
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "kq tokenize: %s\n%s", e.what(), kTokenizeUsage);
-    return 1;
-  }
+  return run_command("tokenize", kTokenizeUsage, args, [&] { return tokenize(parse_tokenize_args(args)); });
 }
 
 }  // namespace kq::app

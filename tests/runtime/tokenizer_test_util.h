@@ -2,11 +2,11 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
 
+#include "apps/kq/default_model.h"
 #include "formats/gguf.h"
 #include "runtime/tokenizer.h"
 #include "tests/support/testdata.h"
@@ -32,16 +32,7 @@ inline LoadedTokenizer load_testdata_tokenizer(const std::string& rel) {
 
 // The default model (SmolLM2-135M-Instruct Q4_1) that `scripts/setup --model` fetches; FAILs if absent.
 inline std::string default_model_path() {
-  const char* dir = std::getenv("KQ_MODEL_DIR");
-  std::string base;
-  if (dir && *dir) {
-    base = dir;
-  } else {
-    const char* cache = std::getenv("XDG_CACHE_HOME");
-    const char* home = std::getenv("HOME");
-    base = (cache && *cache) ? std::string(cache) + "/kq/models" : std::string(home ? home : "") + "/.cache/kq/models";
-  }
-  const std::string path = base + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = app::default_model_path();
   if (!std::filesystem::exists(path)) FAIL("default model missing at " << path << " (run scripts/setup --model)");
   return path;
 }

@@ -116,6 +116,11 @@ json::Value describe(const GgufFile& f) {
   json::Value hp = json::Value::object();
   for (const char* key : kHparamKeys)
     if (const GgufValue* v = f.find(arch + "." + key)) hp.set(key, hparam_json(*v));
+  // Head dim is rarely stored: llama.cpp derives it as embedding_length / head_count.
+  const json::Value* embd = hp.find("embedding_length");
+  const json::Value* heads = hp.find("attention.head_count");
+  if (!hp.find("attention.key_length") && embd && heads && !heads->is_array() && heads->as_number() > 0)
+    hp.set("head_dim", int64_t(embd->as_number() / heads->as_number()));
   out.set("hparams", hp);
 
   json::Value tok = json::Value::object();

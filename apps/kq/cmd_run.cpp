@@ -12,7 +12,6 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "runtime/model.h"
-#include "runtime/model_config.h"
 #include "runtime/tokenizer.h"
 
 namespace kq::app {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apps/kq/default_model.h"
+#include "tests/support/run_command.h"
 #include "tests/support/testdata.h"
 
 namespace {
@@ -117,7 +118,7 @@ class PtyProcess {
 TEST_CASE("kq chat in a terminal: question, streamed answer, /exit", "[cli]") {
   default_model_or_fail();
   // No -m: the default model, found the way the tests found it.
-  PtyProcess chat({kq::test::kq_binary(), "chat", "-t", "1", "--temp", "0", "-n", "24", "-c", "256"});
+  PtyProcess chat({kq::test::kq_binary(), "chat", "-t", "1", "--temp", "0", "-n", "12", "-c", "256"});
   const size_t prompt1 = chat.read_until("> ", 0);
   INFO("output so far:\n" << chat.output());
   REQUIRE(prompt1 != std::string::npos);
@@ -149,4 +150,66 @@ TEST_CASE("kq chat in a terminal: Ctrl-D at the prompt quits cleanly", "[cli]") 
   REQUIRE(chat.read_until("> ", 0) != std::string::npos);
   chat.send("\x04");  // VEOF: read() returns 0
   CHECK(chat.wait_exit() == 0);
+}
+
+TEST_CASE("kq chat in a terminal: Ctrl-C stops a reply and returns to the prompt", "[cli]") {
+  default_model_or_fail();
+  PtyProcess chat({kq::test::kq_binary(), "chat", "-t", "1", "--temp", "0", "-c", "512", "--quiet"});
+  const size_t prompt1 = chat.read_until("> ", 0);
+  REQUIRE(prompt1 != std::string::npos);
+  const std::string question = "Write a long story about a dragon.";
+  chat.send(question + "\n");
+  const size_t echo_end = chat.read_until("\n", chat.read_until(question, prompt1));
+  REQUIRE(echo_end != std::string::npos);
+  // Wait for the reply to start streaming, then interrupt it (the terminal turns ^C into SIGINT).
+  REQUIRE(chat.read_until(" ", echo_end + 1) != std::string::npos);
+  chat.send("\x03");
+  const size_t stopped = chat.read_until("reply stopped", echo_end);
+  INFO("output so far:\n" << chat.output());
+  REQUIRE(stopped != std::string::npos);
+  REQUIRE(chat.read_until("> ", stopped) != std::string::npos);
+  chat.send("/exit\n");
+  CHECK(chat.wait_exit() == 0);
+}
+
+TEST_CASE("kq chat with piped stdin: no prompts, and a later turn reuses the cache exactly", "[cli]") {
+  const std::string model = default_model_or_fail();
+  // -b 1 makes every token go through the same single-token path, so reusing the cache across
+  // turns must give bit-identical logits to evaluating the whole conversation at once.
+  const std::string flags = " -t 1 --temp 0 -n 8 -c 256 -b 1 --cache-type f32 --quiet --system 'Be brief.'";
+  const kq::test::CommandResult chat =
+      kq::test::run_command({"/bin/sh", "-c",
+                             "printf 'What is the capital of France?\\nAnd of Germany?\\n/exit\\n' | '" +
+                                 kq::test::kq_binary() + "' chat" + flags});
+  INFO("stdout: " << chat.out << "\nstderr: " << chat.err);
+  REQUIRE(chat.exit_code == 0);
+  CHECK(chat.out.find("> ") == std::string::npos);
+  const size_t nl = chat.out.find('\n');
+  REQUIRE(nl != std::string::npos);
+  const std::string first = chat.out.substr(0, nl);
+  const std::string second = chat.out.substr(nl + 1, chat.out.size() - nl - 2);
+  CHECK_FALSE(first.empty());
+  CHECK_FALSE(second.empty());
+
+  const std::string conversation =
+      "<|im_start|>system\nBe brief.<|im_end|>\n"
+      "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n" +
+      first + "<|im_end|>\n<|im_start|>user\nAnd of Germany?<|im_end|>\n<|im_start|>assistant\n";
+  std::vector<std::string> run = {kq::test::kq_binary(), "run", "-m", model, "-p", conversation};
+  for (const char* f : {"-t", "1", "--temp", "0", "-n", "8", "-c", "256", "-b", "1", "--cache-type", "f32", "--quiet"})
+    run.emplace_back(f);
+  const kq::test::CommandResult whole = kq::test::run_command(run);
+  REQUIRE(whole.exit_code == 0);
+  CHECK(whole.out == second);
+}
+
+TEST_CASE("kq chat: a model without a template or ChatML tokens is a one-line error", "[cli]") {
+  const kq::test::CommandResult r =
+      kq::test::run_kq({"chat", "-m", kq::test::testdata_file("stories260K.gguf"), "-t", "1", "--quiet"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("<|im_start|>, <|im_end|>") != std::string::npos);
+  const kq::test::CommandResult missing =
+      kq::test::run_command({"/usr/bin/env", "KQ_MODEL_DIR=/nonexistent", kq::test::kq_binary(), "chat"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.find("scripts/setup --model") != std::string::npos);
 }

@@ -1,0 +1,213 @@
+// `kq run` end to end: greedy ids and top logits against llama.cpp's refdumps, JSON shape, errors, SmolLM2.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "apps/kq/default_model.h"
+#include "common/json.h"
+#include "tests/support/run_command.h"
+#include "tests/support/testdata.h"
+
+namespace {
+
+using kq::test::run_kq;
+
+// What llama.cpp computed for `Once upon a time` (see testdata/README.md).
+struct RefDump {
+  std::vector<int32_t> prompt_ids;
+  std::vector<std::vector<std::pair<int32_t, float>>> top5;  // [step][5] (id, logit)
+  std::vector<int32_t> greedy_ids;
+};
+
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::istringstream in(text);
+  for (int32_t id; in >> id;) ids.push_back(id);
+  return ids;
+}
+
+RefDump read_refdump(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE(in);
+  RefDump r;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("prompt_ids:", 0) == 0) {
+      r.prompt_ids = parse_ids(line.substr(11));
+    } else if (line.rfind("greedy_ids:", 0) == 0) {
+      r.greedy_ids = parse_ids(line.substr(11));
+    } else if (line.rfind("step ", 0) == 0) {
+      std::istringstream s(line.substr(line.find(':') + 1));
+      std::vector<std::pair<int32_t, float>> step;
+      for (std::string pair; s >> pair;) {
+        const size_t colon = pair.find(':');
+        step.emplace_back(std::stoi(pair.substr(0, colon)), std::stof(pair.substr(colon + 1)));
+      }
+      r.top5.push_back(step);
+    }
+  }
+  return r;
+}
+
+std::vector<int32_t> json_ids(const kq::json::Value& a) {
+  std::vector<int32_t> ids;
+  for (const kq::json::Value& v : a.items()) ids.push_back(int32_t(v.as_int()));
+  return ids;
+}
+
+std::string model_path(const std::string& name) {
+  return kq::test::testdata_file(name == "stories260K" ? name + ".gguf" : "quant/" + name + ".gguf");
+}
+
+bool is_unquantized(const std::string& name) {
+  return name == "stories260K" || name == "synth-tiny-f32" || name == "synth-tiny-pure-F16" ||
+         name == "synth-tiny-pure-BF16";
+}
+
+const char* const kModels[] = {
+    "stories260K",
+    "synth-tiny-f32",
+    "synth-tiny-pure-F16",
+    "synth-tiny-pure-BF16",
+    "synth-tiny-pure-Q8_0",
+    "synth-tiny-pure-Q4_0",
+    "synth-tiny-pure-Q4_1",
+    "synth-tiny-pure-Q5_0",
+    "synth-tiny-pure-Q5_1",
+    "synth-tiny-pure-IQ4_NL",
+    "synth-tiny-pure-IQ4_XS",
+    "synth-tiny-pure-Q2_K",
+    "synth-tiny-pure-Q3_K_S",
+    "synth-tiny-pure-Q4_K_S",
+    "synth-tiny-pure-Q5_K_S",
+    "synth-tiny-pure-Q6_K",
+    "synth-tiny-mix-Q2_K",
+    "synth-tiny-mix-Q3_K_M",
+    "synth-tiny-mix-Q4_K_M",
+    "synth-tiny-mix-Q5_K_M",
+    "synth-tiny-mix-Q6_K",
+};
+
+kq::json::Value run_json(const std::vector<std::string>& args) {
+  const kq::test::CommandResult r = run_kq(args);
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return kq::json::parse(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("kq run --json greedy output matches llama.cpp's refdumps", "[cli]") {
+  for (const std::string name : kModels) {
+    INFO(name);
+    const RefDump ref = read_refdump(kq::test::testdata_file("refs/" + name + ".refdump.txt"));
+    REQUIRE(ref.greedy_ids.size() >= 16);
+    REQUIRE(!ref.top5.empty());
+    const kq::json::Value j = run_json({"run", "-m", model_path(name), "-p", "Once upon a time", "--json",
+                                        "--top-logits", "5", "--temp", "0", "-n", "16", "-t", "1"});
+    CHECK(json_ids(j.at("prompt_tokens")) == ref.prompt_ids);
+    const std::vector<int32_t> tokens = json_ids(j.at("tokens"));
+    CHECK(j.at("finish_reason").as_string() == "length");
+    CHECK(tokens.size() == 16);
+    const kq::json::Value& top = j.at("top_logits");
+    REQUIRE(top.size() == 16);
+    for (size_t s = 0; s < top.size(); ++s) {
+      REQUIRE(top[s].size() == 5);
+      // Highest first, and greedy picks the best of each step.
+      for (size_t k = 1; k < 5; ++k) CHECK(top[s][k].at("logit").as_number() <= top[s][k - 1].at("logit").as_number());
+      if (s < tokens.size()) CHECK(top[s][0].at("id").as_int() == tokens[s]);
+    }
+    if (is_unquantized(name)) {
+      CHECK(tokens == std::vector<int32_t>(ref.greedy_ids.begin(), ref.greedy_ids.begin() + 16));
+      for (size_t k = 0; k < 5; ++k) {
+        CHECK(top[0][k].at("id").as_int() == ref.top5[0][k].first);
+        CHECK(std::fabs(top[0][k].at("logit").as_number() - ref.top5[0][k].second) <= 0.01);
+      }
+    }
+  }
+}
+
+TEST_CASE("kq run --json has the documented fields", "[cli]") {
+  const kq::json::Value j =
+      run_json({"run", "-m", model_path("stories260K"), "-p", "Once", "--json", "--temp", "0", "-n", "3", "-t", "1"});
+  CHECK(j.at("text").kind() == kq::json::Value::Kind::String);
+  CHECK(j.find("top_logits") == nullptr);
+  const kq::json::Value& t = j.at("timings");
+  for (const char* key : {"prompt_ms", "prompt_per_second", "gen_ms", "gen_per_second"}) {
+    INFO(key);
+    CHECK(t.at(key).as_number() >= 0.0);
+  }
+}
+
+TEST_CASE("kq run streams the same text as --json, timings go to stderr", "[cli]") {
+  const std::string m = model_path("stories260K");
+  const kq::json::Value j =
+      run_json({"run", "-m", m, "-p", "Once upon a time", "--json", "--temp", "0", "-n", "12", "-t", "1"});
+  const kq::test::CommandResult plain =
+      run_kq({"run", "-m", m, "-p", "Once upon a time", "--temp", "0", "-n", "12", "-t", "1"});
+  REQUIRE(plain.exit_code == 0);
+  CHECK(plain.out == j.at("text").as_string());
+  CHECK(plain.err.find("t/s") != std::string::npos);
+  const kq::test::CommandResult quiet =
+      run_kq({"run", "-m", m, "-p", "Once upon a time", "--temp", "0", "-n", "12", "-t", "1", "--quiet"});
+  CHECK(quiet.out == plain.out);
+  CHECK(quiet.err.empty());
+}
+
+TEST_CASE("kq run reads the prompt from a file or stdin", "[cli]") {
+  const std::string m = model_path("stories260K");
+  const std::string file = kq::test::scratch_dir() + "/prompt.txt";
+  std::ofstream(file) << "Once upon a time";
+  const kq::json::Value from_file = run_json({"run", "-m", m, "-f", file, "--json", "--temp", "0", "-n", "4", "-t", "1"});
+  const kq::test::CommandResult piped = kq::test::run_command(
+      {"/bin/sh", "-c",
+       "printf 'Once upon a time' | '" + kq::test::kq_binary() + "' run -m '" + m + "' --json --temp 0 -n 4 -t 1"});
+  REQUIRE(piped.exit_code == 0);
+  const kq::json::Value from_stdin = kq::json::parse(piped.out);
+  CHECK(json_ids(from_file.at("prompt_tokens")) == json_ids(from_stdin.at("prompt_tokens")));
+  CHECK(json_ids(from_file.at("tokens")) == json_ids(from_stdin.at("tokens")));
+}
+
+TEST_CASE("kq run: the same seed gives the same sample, -n -1 stops at a full context", "[cli]") {
+  const std::string m = model_path("stories260K");
+  const std::vector<std::string> args = {
+      "run", "-m", m, "-p", "Once upon a time", "--json", "--temp", "1.0", "--seed", "1234", "-n", "24", "-t", "1"};
+  const kq::json::Value a = run_json(args);
+  const kq::json::Value b = run_json(args);
+  CHECK(json_ids(a.at("tokens")) == json_ids(b.at("tokens")));
+
+  const kq::json::Value full =
+      run_json({"run", "-m", m, "-p", "Once upon a time", "--json", "--temp", "0", "-n", "-1", "-c", "24", "-t", "1"});
+  const std::string reason = full.at("finish_reason").as_string();
+  CHECK((reason == "context" || reason == "eog"));
+  if (reason == "context") CHECK(full.at("prompt_tokens").size() + full.at("tokens").size() == 25);
+}
+
+TEST_CASE("kq run: a prompt longer than the context is a one-line error", "[cli]") {
+  std::string long_prompt;
+  for (int i = 0; i < 40; ++i) long_prompt += "Once upon a time ";
+  const kq::test::CommandResult r =
+      run_kq({"run", "-m", model_path("stories260K"), "-p", long_prompt, "-c", "16", "-t", "1", "--quiet"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err_lines() == 1);
+  CHECK(r.err.find("longer than the context of 16") != std::string::npos);
+
+  const kq::test::CommandResult bad = run_kq({"run", "-m", model_path("stories260K"), "--temp", "warm"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--temp") != std::string::npos);
+}
+
+TEST_CASE("kq run: SmolLM2 knows the capital of France", "[cli]") {
+  const std::string path = kq::app::default_model_path();
+  if (!std::filesystem::exists(path)) FAIL("default model missing at " << path << ": run scripts/setup --model");
+  const kq::test::CommandResult r =
+      run_kq({"run", "-m", path, "--temp", "0", "-p", "The capital of France is", "-n", "6", "-t", "1"});
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("Paris") != std::string::npos);
+}

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "apps/kq/args.h"
+#include "apps/kq/utf8.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 
@@ -17,19 +18,6 @@ class Tokenizer;
 }
 
 namespace kq::app {
-
-// Holds back the bytes of a UTF-8 character split across tokens until it is complete, so that
-// streamed output never shows half a character.
-class Utf8Stream {
- public:
-  // Appends bytes; returns the longest prefix of everything pending that ends on a character boundary.
-  std::string push(std::string_view bytes);
-  // Returns whatever is still pending (an incomplete sequence at the very end is passed through).
-  std::string flush();
-
- private:
-  std::string pending_;
-};
 
 struct GenerateOptions {
   int n_predict = 128;                      // -1: until end of generation or a full context
@@ -62,10 +50,6 @@ bool parse_session_flag(const std::vector<std::string>& args, size_t& i, Session
 // Usage text of the flags above, for the commands' --help.
 extern const char* const kSamplingUsage;
 extern const char* const kSessionUsage;
-
-// Returns text with every invalid UTF-8 sequence replaced by U+FFFD (JSON output must be valid UTF-8;
-// byte-fallback tokens of a model can produce anything).
-std::string sanitize_utf8(std::string_view text);
 
 std::string read_text_file(const std::string& path);
 std::string read_stdin();

@@ -24,13 +24,10 @@ TEST_CASE("smollm2: greedy continuation of 'The capital of France is' names Pari
   const std::vector<int32_t> prompt = {504, 3575, 282, 4649, 314};
   kq::Session s(*model, {256});
   s.eval(prompt);
-  std::vector<int32_t> out;
-  for (int i = 0; i < 3; ++i) {
-    out.push_back(int32_t(std::max_element(s.logits(), s.logits() + s.n_vocab()) - s.logits()));
-    s.eval({out.back()});
-  }
+  // One greedy step is the whole claim; more would only cost test time (135M scalar MACs a token).
+  const int32_t next = int32_t(std::max_element(s.logits(), s.logits() + s.n_vocab()) - s.logits());
   const kq::GgufValue* tokens = model->gguf().find("tokenizer.ggml.tokens");
   REQUIRE(tokens);
-  CHECK(tokens->string_at(size_t(out[0])) == "\xC4\xA0Paris");  // "ĠParis": byte-level BPE space + Paris
-  CHECK(s.n_past() == 8);
+  CHECK(tokens->string_at(size_t(next)) == "\xC4\xA0Paris");  // "ĠParis": byte-level BPE space + Paris
+  CHECK(s.n_past() == 5);
 }

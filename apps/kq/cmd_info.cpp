@@ -195,7 +195,10 @@ void print_table(const json::Value& d, const GgufFile& f, bool tensors) {
   row("tokenizer", tk);
   std::string ids;
   for (const char* id : {"bos_token_id", "eos_token_id", "eot_token_id"})
-    if (const json::Value* v = tok.find(id)) ids += std::string(ids.empty() ? "" : ", ") + id + " " + json::dump(*v);
+    if (const json::Value* v = tok.find(id)) {
+      if (!ids.empty()) ids.append(", ");
+      ids.append(id).append(" ").append(json::dump(*v));
+    }
   if (!ids.empty()) row("special tokens", ids);
   row("chat template", tok.at("chat_template").as_bool() ? "yes" : "no");
   row("parameters", human_count(d.at("n_params").as_number()));

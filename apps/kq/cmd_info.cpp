@@ -182,8 +182,10 @@ json::Value describe(const GgufFile& f) {
 void print_table(const json::Value& d, const GgufFile& f, bool tensors) {
   const auto row = [](const char* key, const std::string& value) { std::printf("%-34s %s\n", key, value.c_str()); };
   row("file", d.at("file").as_string());
-  row("gguf", "v" + std::to_string(d.at("gguf_version").as_int()) + ", alignment " +
-                  std::to_string(d.at("alignment").as_int()));
+  char gguf[64];
+  std::snprintf(gguf, sizeof gguf, "v%lld, alignment %lld", (long long)d.at("gguf_version").as_int(),
+                (long long)d.at("alignment").as_int());
+  row("gguf", gguf);
   row("architecture", d.at("architecture").is_null() ? "(none)" : d.at("architecture").as_string());
   if (const json::Value* n = d.find("name")) row("name", n->as_string());
   if (const json::Value* ft = d.find("file_type")) row("file type", ft->as_string());

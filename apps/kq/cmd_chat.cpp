@@ -1,4 +1,5 @@
 // `kq chat`: an interactive conversation with a model, its KV cache kept across turns.
+#include <poll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "apps/kq/default_model.h"
 #include "apps/kq/commands.h"
+#include "apps/kq/default_model.h"
 #include "apps/kq/generate.h"
 #include "common/error.h"
 #include "runtime/chat_template.h"
@@ -78,14 +79,16 @@ ChatOptions parse_chat_args(const std::vector<std::string>& args) {
 
 enum class LineStatus { kLine, kEof, kInterrupted };
 
-// Reads one line from fd 0 with read(2), so that Ctrl-C (EINTR) is seen at once instead of being
-// retried inside stdio.
+// Reads one line from fd 0 with poll(2) and read(2) rather than stdio, so that a Ctrl-C is seen at
+// once: the flag is checked between short polls, which also covers a SIGINT that lands just before
+// the process blocks (EINTR alone would miss that one).
 class LineReader {
  public:
   LineStatus read_line(std::string& line) {
     line.clear();
     for (;;) {
       if (pos_ == len_) {
+        if (!wait_readable()) return LineStatus::kInterrupted;
         const ssize_t n = ::read(STDIN_FILENO, buf_, sizeof buf_);
         if (n < 0 && errno == EINTR) return LineStatus::kInterrupted;
         if (n <= 0) return line.empty() ? LineStatus::kEof : LineStatus::kLine;
@@ -98,6 +101,15 @@ class LineReader {
   }
 
  private:
+  // Returns false when interrupted before stdin has input (or end of file) to read.
+  static bool wait_readable() {
+    for (;;) {
+      if (g_interrupted.load()) return false;
+      pollfd p{STDIN_FILENO, POLLIN, 0};
+      if (::poll(&p, 1, 100) > 0) return true;
+    }
+  }
+
   char buf_[4096];
   size_t pos_ = 0, len_ = 0;
 };
@@ -196,11 +208,11 @@ int chat(const ChatOptions& o) {
   LineReader reader;
   std::string line;
   for (;;) {
+    g_interrupted.store(false);  // before the prompt shows, so a Ctrl-C typed at it is never lost
     if (tty) {
       std::fputs("> ", stdout);
       std::fflush(stdout);
     }
-    g_interrupted.store(false);
     const LineStatus status = reader.read_line(line);
     if (status != LineStatus::kLine) {
       if (tty) std::fputc('\n', stdout);

@@ -152,6 +152,14 @@ TEST_CASE("kq chat in a terminal: Ctrl-D at the prompt quits cleanly", "[cli]") 
   CHECK(chat.wait_exit() == 0);
 }
 
+TEST_CASE("kq chat in a terminal: Ctrl-C at the prompt quits cleanly", "[cli]") {
+  default_model_or_fail();
+  PtyProcess chat({kq::test::kq_binary(), "chat", "-t", "1", "-c", "64", "--quiet"});
+  REQUIRE(chat.read_until("> ", 0) != std::string::npos);
+  chat.send("\x03");  // the terminal turns it into SIGINT, which may land before the read blocks
+  CHECK(chat.wait_exit() == 0);
+}
+
 TEST_CASE("kq chat in a terminal: Ctrl-C stops a reply and returns to the prompt", "[cli]") {
   default_model_or_fail();
   PtyProcess chat({kq::test::kq_binary(), "chat", "-t", "1", "--temp", "0", "-c", "512", "--quiet"});

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus for kq_fuzz_gguf: tiny valid and invalid GGUF files as tests/fuzz/corpus/*.bin."""
+"""Writes the seed corpus for kq_fuzz_gguf: tiny valid and invalid GGUF files as tests/fuzz/corpus/*.seed."""
 import os
 import struct
 import sys
@@ -99,7 +99,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     for name, data in seeds():
         assert len(data) < 4096, name
-        with open(os.path.join(out, name + ".bin"), "wb") as f:
+        with open(os.path.join(out, name + ".seed"), "wb") as f:
             f.write(data)
     print(f"wrote {len(list(seeds()))} seeds to {out}")
 

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "common/utf8.h"
 
 namespace kq::json {
 
@@ -38,24 +39,6 @@ const char* kind_name(Value::Kind k) {
 
 [[noreturn]] void wrong_kind(Value::Kind have, const char* want) {
   throw Error(std::string("json: expected ") + want + ", have " + kind_name(have));
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 class Parser {
@@ -230,7 +213,7 @@ class Parser {
           if (lo < 0xDC00 || lo > 0xDFFF) fail_at("lone high surrogate", esc_at);
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
-        append_utf8(out, cp);
+        utf8_encode(out, cp);
       }
     }
   }

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/fp16.h"
+#include "quant/legacy_common.h"
 #include "quant/q8_0.h"
 #include "quant/registry.h"
 #include "quant/scale_search.h"
@@ -23,8 +24,7 @@ void quantize_block_ref(const float* x, BlockQ4_0& y) {
     }
   }
   const float d = max / -8.0f;
-  // Guard 1/d overflowing for |max| below ~1e-37: such blocks store d = 0 anyway.
-  const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
+  const float id = legacy_inverse_scale(d);
   y.d = fp32_to_fp16(d);
   for (int j = 0; j < 16; ++j) {
     // x*id lies in [-8, 8], so +8.5 is positive and truncation rounds half up.
@@ -39,7 +39,7 @@ void quantize_block_weighted(const float* x, const float* w, BlockQ4_0& y) {
   int8_t L[32];
   const float d = make_qx_quants(32, 8, x, L, 1, w);
   y.d = fp32_to_fp16(d);
-  for (int j = 0; j < 16; ++j) y.qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
+  pack_nibbles(L, y.qs);
 }
 
 }  // namespace
@@ -63,14 +63,11 @@ void quantize_row_q4_0(const float* src, void* dst, int64_t n, const float* impo
     for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
     return;
   }
-  // sigma^2 over the whole row keeps small elements from getting zero weight.
-  float sum_x2 = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum_x2 += src[j] * src[j];
-  const float sigma2 = sum_x2 / float(n);
+  const float sigma2 = legacy_row_sigma2(src, n);
   for (int64_t b = 0; b < nb; ++b) {
     const float* x = src + b * 32;
     float w[32];
-    for (int j = 0; j < 32; ++j) w[j] = importance[b * 32 + j] * std::sqrt(sigma2 + x[j] * x[j]);
+    legacy_block_weights(x, importance + b * 32, sigma2, w);
     quantize_block_weighted(x, w, y[b]);
   }
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/fp16.h"
+#include "quant/legacy_common.h"
 #include "quant/q8_1.h"
 #include "quant/registry.h"
 #include "quant/scale_search.h"
@@ -22,8 +23,7 @@ void quantize_block_ref(const float* x, BlockQ4_1& y) {
     max = std::max(max, x[j]);
   }
   const float d = (max - min) / 15.0f;
-  // Guard 1/d overflowing when the range is below ~1e-37: such blocks store d = 0 anyway.
-  const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
+  const float id = legacy_inverse_scale(d);
   y.d = fp32_to_fp16(d);
   y.m = fp32_to_fp16(min);
   for (int j = 0; j < 16; ++j) {
@@ -56,20 +56,17 @@ void quantize_row_q4_1(const float* src, void* dst, int64_t n, const float* impo
     for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
     return;
   }
-  // sigma^2 over the whole row keeps small elements from getting zero weight.
-  float sum_x2 = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum_x2 += src[j] * src[j];
-  const float sigma2 = sum_x2 / float(n);
+  const float sigma2 = legacy_row_sigma2(src, n);
   for (int64_t b = 0; b < nb; ++b) {
     const float* x = src + b * 32;
     float w[32];
-    for (int j = 0; j < 32; ++j) w[j] = importance[b * 32 + j] * std::sqrt(sigma2 + x[j] * x[j]);
+    legacy_block_weights(x, importance + b * 32, sigma2, w);
     uint8_t L[32], Laux[32];
     float the_min = 0.0f;
     const float d = make_qkx3_quants(32, 15, x, w, L, &the_min, Laux, -0.9f, 0.05f, 36, false);
     y[b].d = fp32_to_fp16(d);
     y[b].m = fp32_to_fp16(-the_min);
-    for (int j = 0; j < 16; ++j) y[b].qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
+    pack_nibbles(L, y[b].qs);
   }
 }
 

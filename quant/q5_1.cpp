@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/fp16.h"
+#include "quant/legacy_common.h"
 #include "quant/q8_1.h"
 #include "quant/registry.h"
 #include "quant/scale_search.h"
@@ -13,21 +14,6 @@
 namespace kq {
 
 namespace {
-
-// Packs 32 levels (0..31): low nibbles in qs (Q4_0 placement), bit 4 of element e in qh bit e.
-void pack_levels(const int* q, BlockQ5_1& y) {
-  uint32_t qh = 0;
-  for (int j = 0; j < 16; ++j) {
-    y.qs[j] = uint8_t((q[j] & 0x0F) | ((q[j + 16] & 0x0F) << 4));
-    qh |= uint32_t((q[j] >> 4) & 1) << j;
-    qh |= uint32_t((q[j + 16] >> 4) & 1) << (j + 16);
-  }
-  for (int k = 0; k < 4; ++k) y.qh[k] = uint8_t(qh >> (8 * k));  // little-endian u32
-}
-
-uint32_t load_qh(const uint8_t* qh) {
-  return uint32_t(qh[0]) | (uint32_t(qh[1]) << 8) | (uint32_t(qh[2]) << 16) | (uint32_t(qh[3]) << 24);
-}
 
 // Quantizes one block the llama.cpp reference way: x ~ d*q + min with the true min and max.
 void quantize_block_ref(const float* x, BlockQ5_1& y) {
@@ -37,14 +23,13 @@ void quantize_block_ref(const float* x, BlockQ5_1& y) {
     max = std::max(max, x[j]);
   }
   const float d = (max - min) / 31.0f;
-  // Guard 1/d overflowing when the range is below ~1e-37: such blocks store d = 0 anyway.
-  const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
+  const float id = legacy_inverse_scale(d);
   y.d = fp32_to_fp16(d);
   y.m = fp32_to_fp16(min);
   int q[32];
   // (x - min)*id lies in [0, 31], so truncating +0.5 rounds half up; the clamp only guards.
   for (int j = 0; j < 32; ++j) q[j] = std::min(31, int((x[j] - min) * id + 0.5f));
-  pack_levels(q, y);
+  pack_q5_levels(q, y.qs, y.qh);
 }
 
 }  // namespace
@@ -57,8 +42,8 @@ void dequantize_row_q5_1(const void* src, float* dst, int64_t n) {
     const float m = fp16_to_fp32(x[b].m);
     const uint32_t qh = load_qh(x[b].qh);
     for (int j = 0; j < 16; ++j) {
-      const int q0 = (x[b].qs[j] & 0x0F) | int(((qh >> j) & 1) << 4);
-      const int q1 = (x[b].qs[j] >> 4) | int(((qh >> (j + 16)) & 1) << 4);
+      int q0, q1;
+      unpack_q5_pair(x[b].qs, qh, j, q0, q1);
       dst[b * 32 + j] = float(q0) * d + m;
       dst[b * 32 + j + 16] = float(q1) * d + m;
     }
@@ -72,22 +57,17 @@ void quantize_row_q5_1(const float* src, void* dst, int64_t n, const float* impo
     for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
     return;
   }
-  // sigma^2 over the whole row keeps small elements from getting zero weight.
-  float sum_x2 = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum_x2 += src[j] * src[j];
-  const float sigma2 = sum_x2 / float(n);
+  const float sigma2 = legacy_row_sigma2(src, n);
   for (int64_t b = 0; b < nb; ++b) {
     const float* x = src + b * 32;
     float w[32];
-    for (int j = 0; j < 32; ++j) w[j] = importance[b * 32 + j] * std::sqrt(sigma2 + x[j] * x[j]);
+    legacy_block_weights(x, importance + b * 32, sigma2, w);
     uint8_t L[32], Laux[32];
     float the_min = 0.0f;
     const float d = make_qkx3_quants(32, 31, x, w, L, &the_min, Laux, -0.9f, 0.05f, 36, false);
     y[b].d = fp32_to_fp16(d);
     y[b].m = fp32_to_fp16(-the_min);
-    int q[32];
-    for (int j = 0; j < 32; ++j) q[j] = L[j];
-    pack_levels(q, y[b]);
+    pack_q5_levels(L, y[b].qs, y[b].qh);
   }
 }
 
@@ -100,8 +80,8 @@ float dot_q5_1_q8_1(int64_t n, const void* vx, const void* vy) {
     const uint32_t qh = load_qh(x[b].qh);
     int sumi = 0;
     for (int j = 0; j < 16; ++j) {
-      const int q0 = (x[b].qs[j] & 0x0F) | int(((qh >> j) & 1) << 4);
-      const int q1 = (x[b].qs[j] >> 4) | int(((qh >> (j + 16)) & 1) << 4);
+      int q0, q1;
+      unpack_q5_pair(x[b].qs, qh, j, q0, q1);
       sumi += q0 * int(y[b].qs[j]);
       sumi += q1 * int(y[b].qs[j + 16]);
     }

@@ -1,9 +1,8 @@
 // Scalar reference for Q8_0: dequantize, quantize (also the activation quantizer), dot product.
 #include "quant/q8_0.h"
 
-#include <cmath>
-
 #include "common/fp16.h"
+#include "quant/legacy_common.h"
 #include "quant/registry.h"
 
 namespace kq {
@@ -23,15 +22,7 @@ void quantize_row_q8_0(const float* src, void* dst, int64_t n, const float*) {
   BlockQ8_0* y = static_cast<BlockQ8_0*>(dst);
   for (int64_t b = 0; b < nb; ++b) {
     const float* x = src + b * 32;
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    // Multiplying by the reciprocal (not dividing) is what the reference does; it can differ in
-    // the last unit, which decides ties.
-    // Guard 1/d overflowing for amax below ~1e-36: such blocks store d = 0 anyway.
-    const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
-    y[b].d = fp32_to_fp16(d);
-    for (int j = 0; j < 32; ++j) y[b].qs[j] = int8_t(std::round(x[j] * id));
+    y[b].d = fp32_to_fp16(quantize_block_q8(x, y[b].qs));
   }
 }
 

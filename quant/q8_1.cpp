@@ -1,9 +1,8 @@
 // Scalar reference for Q8_1 (activation type for Q4_1/Q5_1): dequantize, quantize.
 #include "quant/q8_1.h"
 
-#include <cmath>
-
 #include "common/fp16.h"
+#include "quant/legacy_common.h"
 #include "quant/registry.h"
 
 namespace kq {
@@ -22,17 +21,10 @@ void quantize_row_q8_1(const float* src, void* dst, int64_t n, const float*) {
   BlockQ8_1* y = static_cast<BlockQ8_1*>(dst);
   for (int64_t b = 0; b < nb; ++b) {
     const float* x = src + b * 32;
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    // Guard 1/d overflowing for amax below ~1e-36: such blocks store d = 0 anyway.
-    const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
+    const float d = quantize_block_q8(x, y[b].qs);
     y[b].d = fp32_to_fp16(d);
     int sum = 0;
-    for (int j = 0; j < 32; ++j) {
-      y[b].qs[j] = int8_t(std::round(x[j] * id));
-      sum += y[b].qs[j];
-    }
+    for (int j = 0; j < 32; ++j) sum += y[b].qs[j];
     // s uses the unrounded f32 d: the dot product's min term m*s then matches the reference.
     y[b].s = fp32_to_fp16(float(sum) * d);
   }

@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "common/utf8.h"
+
 namespace kq::unicode {
 
 size_t utf8_sequence_length(uint8_t lead) {
@@ -49,21 +51,7 @@ std::vector<uint32_t> to_codepoints(std::string_view text) {
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp > 0x10FFFF) cp = kReplacementChar;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+  utf8_encode(out, cp);
 }
 
 std::string to_utf8(uint32_t cp) {

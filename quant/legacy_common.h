@@ -11,6 +11,16 @@ float legacy_row_sigma2(const float* src, int64_t n);
 // Fills w[32] with the imatrix weights importance[j] * sqrt(sigma2 + x[j]^2) (formats.md C.3).
 void legacy_block_weights(const float* x, const float* importance, float sigma2, float* w);
 
+// Returns the element of x[32] with the largest magnitude, sign kept (the first one on ties).
+float signed_absmax(const float* x);
+
+// Sets min and max to the smallest and largest of x[32].
+void block_min_max(const float* x, float& min, float& max);
+
+// Quantizes x[32] with weights w to levels 0..nmax (d*L + min, the llama.cpp imatrix recipe for
+// Q4_1/Q5_1); returns d and sets min (the offset, already negated from make_qkx3_quants' form).
+float quantize_block_min_weighted(const float* x, const float* w, int nmax, uint8_t* L, float& min);
+
 // Quantizes 32 values to int8 with the amax/127 scale into qs; returns the unrounded f32 scale d.
 float quantize_block_q8(const float* x, int8_t* qs);
 

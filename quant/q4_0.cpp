@@ -2,7 +2,6 @@
 #include "quant/q4_0.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "common/fp16.h"
 #include "quant/legacy_common.h"
@@ -16,13 +15,7 @@ namespace {
 
 // Quantizes one block the llama.cpp reference way: the signed extreme maps to level 0 (-8).
 void quantize_block_ref(const float* x, BlockQ4_0& y) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < 32; ++j) {
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
+  const float max = signed_absmax(x);
   const float d = max / -8.0f;
   const float id = legacy_inverse_scale(d);
   y.d = fp32_to_fp16(d);

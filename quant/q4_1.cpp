@@ -2,14 +2,11 @@
 #include "quant/q4_1.h"
 
 #include <algorithm>
-#include <cfloat>
-#include <cmath>
 
 #include "common/fp16.h"
 #include "quant/legacy_common.h"
 #include "quant/q8_1.h"
 #include "quant/registry.h"
-#include "quant/scale_search.h"
 
 namespace kq {
 
@@ -17,11 +14,8 @@ namespace {
 
 // Quantizes one block the llama.cpp reference way: x ~ d*q + min with the true min and max.
 void quantize_block_ref(const float* x, BlockQ4_1& y) {
-  float min = FLT_MAX, max = -FLT_MAX;
-  for (int j = 0; j < 32; ++j) {
-    min = std::min(min, x[j]);
-    max = std::max(max, x[j]);
-  }
+  float min, max;
+  block_min_max(x, min, max);
   const float d = (max - min) / 15.0f;
   const float id = legacy_inverse_scale(d);
   y.d = fp32_to_fp16(d);
@@ -61,11 +55,10 @@ void quantize_row_q4_1(const float* src, void* dst, int64_t n, const float* impo
     const float* x = src + b * 32;
     float w[32];
     legacy_block_weights(x, importance + b * 32, sigma2, w);
-    uint8_t L[32], Laux[32];
-    float the_min = 0.0f;
-    const float d = make_qkx3_quants(32, 15, x, w, L, &the_min, Laux, -0.9f, 0.05f, 36, false);
-    y[b].d = fp32_to_fp16(d);
-    y[b].m = fp32_to_fp16(-the_min);
+    uint8_t L[32];
+    float min = 0.0f;
+    y[b].d = fp32_to_fp16(quantize_block_min_weighted(x, w, 15, L, min));
+    y[b].m = fp32_to_fp16(min);
     pack_nibbles(L, y[b].qs);
   }
 }

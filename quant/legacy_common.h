@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "quant/registry.h"
+
 namespace kq {
 
 // Returns sigma^2 = mean(x^2) over a whole row; it keeps small elements from getting zero weight.
@@ -54,6 +56,26 @@ inline uint32_t load_qh(const uint8_t* qh) {
 inline void unpack_q5_pair(const uint8_t* qs, uint32_t qh, int j, int& q0, int& q1) {
   q0 = (qs[j] & 0x0F) | int(((qh >> j) & 1) << 4);
   q1 = (qs[j] >> 4) | int(((qh >> (j + 16)) & 1) << 4);
+}
+
+// Quantizes a row of Block: ref(x, block) without an imatrix, else weighted(x, w, block) with the
+// per-block imatrix weights w[32].
+template <class Block, class RefFn, class WeightedFn>
+void quantize_row_legacy(QType type, const float* src, void* dst, int64_t n, const float* importance, RefFn ref,
+                         WeightedFn weighted) {
+  const int64_t nb = int64_t(row_size(type, n) / sizeof(Block));
+  Block* y = static_cast<Block*>(dst);
+  if (!importance) {
+    for (int64_t b = 0; b < nb; ++b) ref(src + b * 32, y[b]);
+    return;
+  }
+  const float sigma2 = legacy_row_sigma2(src, n);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* x = src + b * 32;
+    float w[32];
+    legacy_block_weights(x, importance + b * 32, sigma2, w);
+    weighted(x, w, y[b]);
+  }
 }
 
 }  // namespace kq

@@ -50,19 +50,7 @@ void dequantize_row_q4_0(const void* src, float* dst, int64_t n) {
 }
 
 void quantize_row_q4_0(const float* src, void* dst, int64_t n, const float* importance) {
-  const int64_t nb = int64_t(row_size(QType::Q4_0, n) / sizeof(BlockQ4_0));
-  BlockQ4_0* y = static_cast<BlockQ4_0*>(dst);
-  if (!importance) {
-    for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
-    return;
-  }
-  const float sigma2 = legacy_row_sigma2(src, n);
-  for (int64_t b = 0; b < nb; ++b) {
-    const float* x = src + b * 32;
-    float w[32];
-    legacy_block_weights(x, importance + b * 32, sigma2, w);
-    quantize_block_weighted(x, w, y[b]);
-  }
+  quantize_row_legacy<BlockQ4_0>(QType::Q4_0, src, dst, n, importance, quantize_block_ref, quantize_block_weighted);
 }
 
 float dot_q4_0_q8_0(int64_t n, const void* vx, const void* vy) {

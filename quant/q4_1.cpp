@@ -28,6 +28,15 @@ void quantize_block_ref(const float* x, BlockQ4_1& y) {
   }
 }
 
+// Quantizes one block with per-element weights w (formats.md C.3, legacy types with an imatrix).
+void quantize_block_weighted(const float* x, const float* w, BlockQ4_1& y) {
+  uint8_t L[32];
+  float min = 0.0f;
+  y.d = fp32_to_fp16(quantize_block_min_weighted(x, w, 15, L, min));
+  y.m = fp32_to_fp16(min);
+  pack_nibbles(L, y.qs);
+}
+
 }  // namespace
 
 void dequantize_row_q4_1(const void* src, float* dst, int64_t n) {
@@ -44,23 +53,7 @@ void dequantize_row_q4_1(const void* src, float* dst, int64_t n) {
 }
 
 void quantize_row_q4_1(const float* src, void* dst, int64_t n, const float* importance) {
-  const int64_t nb = int64_t(row_size(QType::Q4_1, n) / sizeof(BlockQ4_1));
-  BlockQ4_1* y = static_cast<BlockQ4_1*>(dst);
-  if (!importance) {
-    for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
-    return;
-  }
-  const float sigma2 = legacy_row_sigma2(src, n);
-  for (int64_t b = 0; b < nb; ++b) {
-    const float* x = src + b * 32;
-    float w[32];
-    legacy_block_weights(x, importance + b * 32, sigma2, w);
-    uint8_t L[32];
-    float min = 0.0f;
-    y[b].d = fp32_to_fp16(quantize_block_min_weighted(x, w, 15, L, min));
-    y[b].m = fp32_to_fp16(min);
-    pack_nibbles(L, y[b].qs);
-  }
+  quantize_row_legacy<BlockQ4_1>(QType::Q4_1, src, dst, n, importance, quantize_block_ref, quantize_block_weighted);
 }
 
 float dot_q4_1_q8_1(int64_t n, const void* vx, const void* vy) {

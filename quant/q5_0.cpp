@@ -24,6 +24,13 @@ void quantize_block_ref(const float* x, BlockQ5_0& y) {
   pack_q5_levels(q, y.qs, y.qh);
 }
 
+// Quantizes one block with per-element weights w (formats.md C.3, legacy types with an imatrix).
+void quantize_block_weighted(const float* x, const float* w, BlockQ5_0& y) {
+  int8_t L[32];
+  y.d = fp32_to_fp16(make_qx_quants(32, 16, x, L, 1, w));
+  pack_q5_levels(L, y.qs, y.qh);
+}
+
 }  // namespace
 
 void dequantize_row_q5_0(const void* src, float* dst, int64_t n) {
@@ -42,21 +49,7 @@ void dequantize_row_q5_0(const void* src, float* dst, int64_t n) {
 }
 
 void quantize_row_q5_0(const float* src, void* dst, int64_t n, const float* importance) {
-  const int64_t nb = int64_t(row_size(QType::Q5_0, n) / sizeof(BlockQ5_0));
-  BlockQ5_0* y = static_cast<BlockQ5_0*>(dst);
-  if (!importance) {
-    for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
-    return;
-  }
-  const float sigma2 = legacy_row_sigma2(src, n);
-  for (int64_t b = 0; b < nb; ++b) {
-    const float* x = src + b * 32;
-    float w[32];
-    legacy_block_weights(x, importance + b * 32, sigma2, w);
-    int8_t L[32];
-    y[b].d = fp32_to_fp16(make_qx_quants(32, 16, x, L, 1, w));
-    pack_q5_levels(L, y[b].qs, y[b].qh);
-  }
+  quantize_row_legacy<BlockQ5_0>(QType::Q5_0, src, dst, n, importance, quantize_block_ref, quantize_block_weighted);
 }
 
 float dot_q5_0_q8_0(int64_t n, const void* vx, const void* vy) {

@@ -26,6 +26,15 @@ void quantize_block_ref(const float* x, BlockQ5_1& y) {
   pack_q5_levels(q, y.qs, y.qh);
 }
 
+// Quantizes one block with per-element weights w (formats.md C.3, legacy types with an imatrix).
+void quantize_block_weighted(const float* x, const float* w, BlockQ5_1& y) {
+  uint8_t L[32];
+  float min = 0.0f;
+  y.d = fp32_to_fp16(quantize_block_min_weighted(x, w, 31, L, min));
+  y.m = fp32_to_fp16(min);
+  pack_q5_levels(L, y.qs, y.qh);
+}
+
 }  // namespace
 
 void dequantize_row_q5_1(const void* src, float* dst, int64_t n) {
@@ -45,23 +54,7 @@ void dequantize_row_q5_1(const void* src, float* dst, int64_t n) {
 }
 
 void quantize_row_q5_1(const float* src, void* dst, int64_t n, const float* importance) {
-  const int64_t nb = int64_t(row_size(QType::Q5_1, n) / sizeof(BlockQ5_1));
-  BlockQ5_1* y = static_cast<BlockQ5_1*>(dst);
-  if (!importance) {
-    for (int64_t b = 0; b < nb; ++b) quantize_block_ref(src + b * 32, y[b]);
-    return;
-  }
-  const float sigma2 = legacy_row_sigma2(src, n);
-  for (int64_t b = 0; b < nb; ++b) {
-    const float* x = src + b * 32;
-    float w[32];
-    legacy_block_weights(x, importance + b * 32, sigma2, w);
-    uint8_t L[32];
-    float min = 0.0f;
-    y[b].d = fp32_to_fp16(quantize_block_min_weighted(x, w, 31, L, min));
-    y[b].m = fp32_to_fp16(min);
-    pack_q5_levels(L, y[b].qs, y[b].qh);
-  }
+  quantize_row_legacy<BlockQ5_1>(QType::Q5_1, src, dst, n, importance, quantize_block_ref, quantize_block_weighted);
 }
 
 float dot_q5_1_q8_1(int64_t n, const void* vx, const void* vy) {

@@ -4,93 +4,27 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "apps/kq/default_model.h"
 #include "common/json.h"
+#include "tests/support/conformance_models.h"
 #include "tests/support/run_command.h"
 #include "tests/support/testdata.h"
 
 namespace {
 
+using kq::test::is_unquantized;
+using kq::test::model_path;
+using kq::test::RefDump;
 using kq::test::run_kq;
-
-// What llama.cpp computed for `Once upon a time` (see testdata/README.md).
-struct RefDump {
-  std::vector<int32_t> prompt_ids;
-  std::vector<std::vector<std::pair<int32_t, float>>> top5;  // [step][5] (id, logit)
-  std::vector<int32_t> greedy_ids;
-};
-
-std::vector<int32_t> parse_ids(const std::string& text) {
-  std::vector<int32_t> ids;
-  std::istringstream in(text);
-  for (int32_t id; in >> id;) ids.push_back(id);
-  return ids;
-}
-
-RefDump read_refdump(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  RefDump r;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("prompt_ids:", 0) == 0) {
-      r.prompt_ids = parse_ids(line.substr(11));
-    } else if (line.rfind("greedy_ids:", 0) == 0) {
-      r.greedy_ids = parse_ids(line.substr(11));
-    } else if (line.rfind("step ", 0) == 0) {
-      std::istringstream s(line.substr(line.find(':') + 1));
-      std::vector<std::pair<int32_t, float>> step;
-      for (std::string pair; s >> pair;) {
-        const size_t colon = pair.find(':');
-        step.emplace_back(std::stoi(pair.substr(0, colon)), std::stof(pair.substr(colon + 1)));
-      }
-      r.top5.push_back(step);
-    }
-  }
-  return r;
-}
 
 std::vector<int32_t> json_ids(const kq::json::Value& a) {
   std::vector<int32_t> ids;
   for (const kq::json::Value& v : a.items()) ids.push_back(int32_t(v.as_int()));
   return ids;
 }
-
-std::string model_path(const std::string& name) {
-  return kq::test::testdata_file(name == "stories260K" ? name + ".gguf" : "quant/" + name + ".gguf");
-}
-
-bool is_unquantized(const std::string& name) {
-  return name == "stories260K" || name == "synth-tiny-f32" || name == "synth-tiny-pure-F16" ||
-         name == "synth-tiny-pure-BF16";
-}
-
-const char* const kModels[] = {
-    "stories260K",
-    "synth-tiny-f32",
-    "synth-tiny-pure-F16",
-    "synth-tiny-pure-BF16",
-    "synth-tiny-pure-Q8_0",
-    "synth-tiny-pure-Q4_0",
-    "synth-tiny-pure-Q4_1",
-    "synth-tiny-pure-Q5_0",
-    "synth-tiny-pure-Q5_1",
-    "synth-tiny-pure-IQ4_NL",
-    "synth-tiny-pure-IQ4_XS",
-    "synth-tiny-pure-Q2_K",
-    "synth-tiny-pure-Q3_K_S",
-    "synth-tiny-pure-Q4_K_S",
-    "synth-tiny-pure-Q5_K_S",
-    "synth-tiny-pure-Q6_K",
-    "synth-tiny-mix-Q2_K",
-    "synth-tiny-mix-Q3_K_M",
-    "synth-tiny-mix-Q4_K_M",
-    "synth-tiny-mix-Q5_K_M",
-    "synth-tiny-mix-Q6_K",
-};
 
 kq::json::Value run_json(const std::vector<std::string>& args) {
   const kq::test::CommandResult r = run_kq(args);
@@ -102,9 +36,9 @@ kq::json::Value run_json(const std::vector<std::string>& args) {
 }  // namespace
 
 TEST_CASE("kq run --json greedy output matches llama.cpp's refdumps", "[cli]") {
-  for (const std::string name : kModels) {
+  for (const std::string name : kq::test::kConformanceModels) {
     INFO(name);
-    const RefDump ref = read_refdump(kq::test::testdata_file("refs/" + name + ".refdump.txt"));
+    const RefDump ref = kq::test::read_refdump(name);
     REQUIRE(ref.greedy_ids.size() >= 16);
     REQUIRE(!ref.top5.empty());
     const kq::json::Value j = run_json({"run", "-m", model_path(name), "-p", "Once upon a time", "--json",

@@ -13,19 +13,18 @@
 #include "quant/registry.h"
 #include "runtime/model.h"
 #include "runtime/perplexity.h"
+#include "tests/support/conformance_models.h"
 #include "tests/support/testdata.h"
 
 namespace {
+
+using kq::test::model_path;
 
 kq::PerplexityOptions options_for(const kq::Model& model) {
   kq::PerplexityOptions o;
   o.n_ctx = 128;
   o.bos_id = int32_t(model.gguf().get_int("tokenizer.ggml.bos_token_id", 1));
   return o;
-}
-
-std::string model_path(const std::string& name) {
-  return kq::test::testdata_file(name == "stories260K" ? name + ".gguf" : "quant/" + name + ".gguf");
 }
 
 // F32/F16/BF16 models (every tensor unquantized) are held to the tighter bar.

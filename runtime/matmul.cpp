@@ -1,73 +1,69 @@
-// The one matmul entry point: activation conversion, then registry vec_dot over row chunks in parallel.
+// The one matmul entry point: activation conversion, then the kernel table's tiles over row chunks in parallel.
 #include "runtime/matmul.h"
 
-#include <cmath>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
 
 #include "common/error.h"
-#include "common/fp16.h"
-#include "quant/q8_0.h"
-#include "quant/q8_1.h"
+#include "quant/kernels.h"
 #include "quant/registry.h"
 
 namespace kq {
 namespace {
 
-// Quantizes one 32-element block the way ggml's AVX2/AVX-512 quantize_row_q8_0/q8_1 do:
-// d = amax/127, q = nearest-even(x · 127/amax). Returns d in f32 and Σq (Q8_1's s = d·Σq).
-float quantize_block_x86(const float* x, int8_t* qs, int& sum) {
-  float amax = 0.0f;
-  for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-  sum = 0;
-  for (int j = 0; j < 32; ++j) {
-    qs[j] = int8_t(std::nearbyint(x[j] * id));  // default rounding mode: nearest, ties to even
-    sum += qs[j];
-  }
-  return amax / 127.0f;
+constexpr size_t kAlign = 64;
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// Converted activation bytes (0 for F32 weights, which read the activations in place).
+size_t activation_bytes(const TensorView& w, int n_tokens) {
+  const QType act = type_traits(w.type).vec_dot_type;
+  if (act == QType::F32) return 0;
+  return align_up(row_size(act, w.ne[0]) * size_t(n_tokens));
 }
 
-// Rows per work item: small enough to balance threads, large enough that one chunk of weight rows
-// stays in cache while every token of the batch is multiplied with it.
-constexpr int64_t kRowChunk = 16;
+size_t tile_scratch_bytes(const TypeKernels& k, int64_t n_cols) {
+  return k.gemm_scratch ? align_up(k.gemm_scratch(n_cols)) : 0;
+}
+
 }  // namespace
 
-void quantize_activations(QType type, const float* x, void* dst, int64_t n) {
-  if (type == QType::Q8_0) {
-    BlockQ8_0* y = static_cast<BlockQ8_0*>(dst);
-    for (int64_t b = 0; b < n / 32; ++b) {
-      int sum;
-      y[b].d = fp32_to_fp16(quantize_block_x86(x + 32 * b, y[b].qs, sum));
-    }
-  } else if (type == QType::Q8_1) {
-    BlockQ8_1* y = static_cast<BlockQ8_1*>(dst);
-    for (int64_t b = 0; b < n / 32; ++b) {
-      int sum;
-      const float d = quantize_block_x86(x + 32 * b, y[b].qs, sum);
-      y[b].d = fp32_to_fp16(d);
-      y[b].s = fp32_to_fp16(d * float(sum));
-    }
-  } else {
-    type_traits(type).from_float(x, dst, n, nullptr);
-  }
-}
+void quantize_activations(QType type, const float* x, void* dst, int64_t n) { convert_row(type, x, dst, n); }
 
-size_t matmul_scratch_bytes(const TensorView& w, int n_tokens) {
-  const QType act = type_traits(w.type).vec_dot_type;
-  if (act == QType::F32) return 0;  // F32 weights read the activations in place
-  return row_size(act, w.ne[0]) * size_t(n_tokens);
+size_t matmul_scratch_bytes(const TensorView& w, int n_tokens, int n_threads) {
+  const TypeKernels& k = kernels()[w.type];
+  const size_t tile = n_tokens >= k.gemm_min_tokens ? tile_scratch_bytes(k, w.ne[0]) : 0;
+  return activation_bytes(w, n_tokens) + tile * size_t(std::max(n_threads, 1)) + kAlign;
 }
 
 void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t* scratch, int n_threads) {
-  const TypeTraits& wt = type_traits(w.type);
-  const TypeTraits& at = type_traits(wt.vec_dot_type);
-  if (!wt.vec_dot) throw Error(std::string("matmul: no dot product for weight type ") + wt.name);
-  const int64_t k = w.ne[0];
+  const KernelTable& table = kernels();
+  const TypeKernels& k = table[w.type];
+  const QType act_type = type_traits(w.type).vec_dot_type;
+  if (!k.vec_dot) throw Error(std::string("matmul: no dot product for weight type ") + type_name(w.type));
+  const int64_t n_cols = w.ne[0];
   const int64_t n_rows = w.n_rows();
-  const bool in_place = at.type == QType::F32;
-  const size_t act_row = in_place ? size_t(k) * sizeof(float) : row_size(at.type, k);
-  const uint8_t* act = in_place ? reinterpret_cast<const uint8_t*>(x) : scratch;
-  const int64_t n_chunks = (n_rows + kRowChunk - 1) / kRowChunk;
-  const bool parallel = n_threads > 1 && n_rows * n_tokens * k >= 4096;
+  const bool in_place = act_type == QType::F32;
+  const size_t act_row = in_place ? size_t(n_cols) * sizeof(float) : row_size(act_type, n_cols);
+  // Scratch: [converted activations][per-thread tile scratch], each 64-byte aligned.
+  uint8_t* base = reinterpret_cast<uint8_t*>(align_up(reinterpret_cast<uintptr_t>(scratch)));
+  uint8_t* act = in_place ? nullptr : base;
+  const bool use_gemm = k.gemm && n_tokens >= k.gemm_min_tokens;
+  const size_t tile_bytes = use_gemm ? tile_scratch_bytes(k, n_cols) : 0;
+  uint8_t* tiles = base + activation_bytes(w, n_tokens);
+
+  // Row chunks: GEMM tiles of gemm_rows; for decode, one contiguous share per thread (a
+  // multiple of 16 rows) so each thread streams its own part of the weights.
+  int64_t chunk;
+  if (use_gemm) {
+    chunk = std::max(k.gemm_rows, 1);
+  } else {
+    const int64_t share = (n_rows + n_threads - 1) / std::max(n_threads, 1);
+    chunk = std::max<int64_t>(16, (share + 15) / 16 * 16);
+  }
+  const int64_t n_chunks = (n_rows + chunk - 1) / chunk;
+  const bool parallel = n_threads > 1 && n_rows * n_tokens * n_cols >= 4096;
 
 #pragma omp parallel num_threads(n_threads) if (parallel)
   {
@@ -75,17 +71,26 @@ void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t
     if (!in_place) {
 #pragma omp for schedule(static)
       for (int t = 0; t < n_tokens; ++t)
-        quantize_activations(at.type, x + size_t(t) * size_t(k), scratch + size_t(t) * act_row, k);
+        table.convert[static_cast<uint32_t>(act_type)](x + size_t(t) * size_t(n_cols), act + size_t(t) * act_row,
+                                                        n_cols);
     }
+    const int thread = omp_get_thread_num();
+    MatmulTile tile;
+    tile.k = n_cols;
+    tile.w_stride = w.row_bytes;
+    tile.act = in_place ? reinterpret_cast<const uint8_t*>(x) : act;
+    tile.act_stride = act_row;
+    tile.n_tok = n_tokens;
+    tile.ldy = size_t(n_rows);
+    tile.scratch = tiles + size_t(thread) * tile_bytes;
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < n_chunks; ++c) {
-      const int64_t r0 = c * kRowChunk;
-      const int64_t r1 = r0 + kRowChunk < n_rows ? r0 + kRowChunk : n_rows;
-      for (int t = 0; t < n_tokens; ++t) {
-        const uint8_t* a = act + size_t(t) * act_row;
-        float* yt = y + size_t(t) * size_t(n_rows);
-        for (int64_t r = r0; r < r1; ++r) yt[r] = wt.vec_dot(k, w.row(r), a);
-      }
+      const int64_t r0 = c * chunk;
+      MatmulTile t = tile;
+      t.w = static_cast<const uint8_t*>(w.row(r0));
+      t.n_rows = std::min(chunk, n_rows - r0);
+      t.y = y + r0;
+      run_tile(k, t);
     }
   }
 }

@@ -36,11 +36,11 @@ int physical_cores() {
 namespace {
 
 // Returns the largest activation scratch any matmul of the model needs for n_batch tokens.
-size_t max_matmul_scratch(const ModelWeights& w, int n_batch) {
-  size_t bytes = matmul_scratch_bytes(w.output, n_batch);
+size_t max_matmul_scratch(const ModelWeights& w, int n_batch, int n_threads) {
+  size_t bytes = matmul_scratch_bytes(w.output, n_batch, n_threads);
   for (const LayerWeights& l : w.layers)
     for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-      bytes = std::max(bytes, matmul_scratch_bytes(*t, n_batch));
+      bytes = std::max(bytes, matmul_scratch_bytes(*t, n_batch, n_threads));
   return bytes;
 }
 
@@ -75,7 +75,7 @@ Session::Session(const Model& model, SessionOptions o)
   hb_.resize(b * size_t(c.n_ff));
   hb2_.resize(b * size_t(c.n_ff));
   rope_cs_.resize(b * size_t(c.n_rot));
-  mm_scratch_.resize(max_matmul_scratch(model.weights(), n_batch_));
+  mm_scratch_.resize(max_matmul_scratch(model.weights(), n_batch_, n_threads_));
   for (int i = 0; i < n_threads_; ++i) attn_scratch_.emplace_back(cache_, c.head_dim, c.head_dim_v);
 }
 

@@ -1,0 +1,6 @@
+// avx2 prefill GEMM kernels (placeholder: filled in by the GEMM work).
+#include "quant/kernels.h"
+
+namespace kq {
+void fill_gemm_avx2(KernelTable&, const CpuFeatures&) {}
+}  // namespace kq

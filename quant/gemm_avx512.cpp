@@ -1,0 +1,6 @@
+// avx512 prefill GEMM kernels (placeholder: filled in by the GEMM work).
+#include "quant/kernels.h"
+
+namespace kq {
+void fill_gemm_avx512(KernelTable&, const CpuFeatures&) {}
+}  // namespace kq

@@ -40,7 +40,8 @@ KQ_AVX2_INLINE int hsum_i32(__m256i v) {
 }
 
 // One 32-element block as the x86 reference does it: d = amax/127, q = nearest-even(x·127/amax)
-// (cvtps_epi32 rounds with MXCSR's default mode, nearest-even, like std::nearbyint). Returns d.
+// (cvtps_epi32 rounds with MXCSR's default mode, nearest-even, like std::nearbyint). Returns d,
+// or -1 when 127/amax is not finite (amax < ~4e-37), a block left to the reference.
 KQ_AVX2_INLINE float quantize_block32(const float* x, int8_t* qs, int* sum) {
   const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
   const __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
@@ -50,7 +51,9 @@ KQ_AVX2_INLINE float quantize_block32(const float* x, int8_t* qs, int* sum) {
   m = _mm256_max_ps(abs_ps(v2), m);
   m = _mm256_max_ps(abs_ps(v3), m);
   const float amax = hmax(m);
-  const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+  const float inv = amax != 0.0f ? 127.0f / amax : 0.0f;
+  if (!std::isfinite(inv)) return -1.0f;
+  const __m256 id = _mm256_set1_ps(inv);
   const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, id)), q1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, id));
   const __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, id)), q3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, id));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), pack_i32_to_i8(q0, q1, q2, q3));
@@ -60,7 +63,11 @@ KQ_AVX2_INLINE float quantize_block32(const float* x, int8_t* qs, int* sum) {
 
 void convert_q8_0(const float* x, void* dst, int64_t n) {
   auto* y = static_cast<BlockQ8_0*>(dst);
-  for (int64_t b = 0; b < n / 32; ++b) y[b].d = fp32_to_fp16(quantize_block32(x + 32 * b, y[b].qs, nullptr));
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float d = quantize_block32(x + 32 * b, y[b].qs, nullptr);
+    if (d < 0) convert_row_reference(QType::Q8_0, x + 32 * b, &y[b], 32);
+    else y[b].d = fp32_to_fp16(d);
+  }
 }
 
 void convert_q8_1(const float* x, void* dst, int64_t n) {
@@ -68,6 +75,10 @@ void convert_q8_1(const float* x, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / 32; ++b) {
     int sum;
     const float d = quantize_block32(x + 32 * b, y[b].qs, &sum);
+    if (d < 0) {
+      convert_row_reference(QType::Q8_1, x + 32 * b, &y[b], 32);
+      continue;
+    }
     y[b].d = fp32_to_fp16(d);
     y[b].s = fp32_to_fp16(d * float(sum));
   }

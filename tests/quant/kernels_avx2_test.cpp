@@ -47,7 +47,7 @@ const std::vector<BlockLayout>& quantized_layouts() {
 
 std::vector<float> gaussian(int64_t n, uint64_t seed, float sigma = 1.0f) {
   std::mt19937_64 rng(seed);
-  std::vector<float> x(size_t(n));
+  std::vector<float> x(static_cast<size_t>(n));
   for (auto& v : x) {
     const double u1 = (double(rng() >> 11) + 1.0) * 0x1p-53, u2 = double(rng() >> 11) * 0x1p-53;
     v = sigma * float(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
@@ -62,7 +62,7 @@ std::vector<uint8_t> quantize(QType t, const std::vector<float>& x) {
 }
 
 std::vector<float> dequantize(QType t, const uint8_t* q, int64_t n) {
-  std::vector<float> y(size_t(n));
+  std::vector<float> y(static_cast<size_t>(n));
   kq::type_traits(t).to_float(q, y.data(), n);
   return y;
 }
@@ -257,7 +257,7 @@ TEST_CASE("avx2: activation converters are byte-identical to the reference", "[k
   std::vector<std::pair<std::string, std::vector<float>>> rows;
   rows.push_back({"gaussian", gaussian(n, 5, 3.0f)});
   rows.push_back({"zeros", std::vector<float>(size_t(n), 0.0f)});
-  std::vector<float> ties(size_t(n));
+  std::vector<float> ties(static_cast<size_t>(n));
   // amax = 127 makes the Q8_0 scale 1 and a -127 extreme makes the Q8_K scale 1: exact .5 ties.
   for (int64_t i = 0; i < n; ++i) ties[size_t(i)] = float(i % 64) - 63.5f;
   for (int64_t i = 0; i < n; i += 32) ties[size_t(i)] = -127.0f;
@@ -315,7 +315,7 @@ TEST_CASE("avx2: F16 and BF16 converters match on special values and odd lengths
 TEST_CASE("avx2: matvec throughput", "[.bench]") {
   const int64_t k = 2048, rows = 8192;
   std::vector<float> x = gaussian(k, 1);
-  std::vector<float> y(size_t(rows));
+  std::vector<float> y(static_cast<size_t>(rows));
   for (QType t : {QType::Q4_K, QType::Q6_K, QType::Q8_0, QType::Q4_0, QType::Q5_K, QType::F16}) {
     const size_t row_bytes = kq::row_size(t, k);
     const int n_mats = 8;

@@ -48,9 +48,15 @@ KQ_AVX2_INLINE __m256i chunk_scales(__m256i lo, __m256i hi) {
 struct ActQ8K {
   const int8_t* qs;
   __m256i bsums;
-  float d;
+  __m128i bpairs;  // bsums[2j] + bsums[2j+1], j = 0..7, as int16 (|sum| <= 4096)
+  __m128 d;        // d in every lane
 };
-KQ_AVX2_INLINE ActQ8K load_act_q8k(const BlockQ8K& b) { return {b.qs, load256(b.bsums), b.d}; }
+KQ_AVX2_INLINE ActQ8K load_act_q8k(const BlockQ8K& b) {
+  const __m256i bs = load256(b.bsums);
+  const __m256i pairs = sum_pairs(bs);
+  const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+  return {b.qs, bs, p16, _mm_set1_ps(b.d)};
+}
 
 // Sixteen int16 scales split for chunk_scales.
 struct Scales16 {
@@ -63,29 +69,50 @@ KQ_AVX2_INLINE Scales16 split_scales(__m256i s16) {
 // ---- Q4_K / Q5_K: eight 32-element sub-blocks with 6-bit scales and mins ----
 
 struct ScaleMinRow {
-  __m256i sc;       // [sc0..sc7 | sc0..sc7] int16
-  __m256i mins;     // [m0 m0 m1 m1 .. m3 m3 | m4 m4 .. m7 m7] int16, paired with bsums
-  float d, dmin;
+  __m256i sc;    // bytes [sc0..sc7 m0..m7] in both 128-bit lanes (bcast16 reads sc_j as int16)
+  __m128i mins;  // m0..m7 as int16
+  __m128 d;      // [d, dmin, -, -]
 };
 
-KQ_AVX2_INLINE ScaleMinRow unpack_scale_min(const uint8_t* b, uint16_t d, uint16_t dmin) {
-  const uint32_t a0 = load_u32(b), a1 = load_u32(b + 4), a2 = load_u32(b + 8);
-  const uint32_t s_lo = a0 & 0x3f3f3f3fu, m_lo = a1 & 0x3f3f3f3fu;
-  // Sub-blocks 4..7: low nibbles from bytes 8..11, top two bits from bits 6-7 of bytes 0..7.
-  const uint32_t s_hi = (a2 & 0x0f0f0f0fu) | ((a0 >> 2) & 0x30303030u);
-  const uint32_t m_hi = ((a2 >> 4) & 0x0f0f0f0fu) | ((a1 >> 2) & 0x30303030u);
-  const __m256i v = _mm256_cvtepu8_epi16(_mm_setr_epi32(int(s_lo), int(s_hi), int(m_lo), int(m_hi)));
-  const __m256i mm = _mm256_permute4x64_epi64(v, 0xEE);
-  const __m256i dup = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7,  //
-                                       8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
-  return {_mm256_permute4x64_epi64(v, 0x44), _mm256_shuffle_epi8(mm, dup), f16(d), f16(dmin)};
+// Broadcasts byte j of each 128-bit lane, zero-extended, to all 16 int16 lanes.
+template <int j>
+KQ_AVX2_INLINE __m256i bcast8to16(__m256i s) {
+  return _mm256_shuffle_epi8(s, _mm256_set1_epi16(short(j | 0x8000)));
 }
 
-// Adds d·Σ_j sc_j·Σ q·y - dmin·Σ_j m_j·bsum_j for one block whose integer part is isum.
-KQ_AVX2_INLINE void finish_scale_min(const ScaleMinRow& w, const ActQ8K& a, __m256i isum, __m256& acc) {
-  const __m256i mins = _mm256_madd_epi16(a.bsums, w.mins);
-  acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * a.d), _mm256_cvtepi32_ps(isum), acc);
-  acc = _mm256_fmadd_ps(_mm256_set1_ps(-(w.dmin * a.d)), _mm256_cvtepi32_ps(mins), acc);
+// The 12-byte scales field (read as 16 bytes: the 4 after it belong to the same block).
+KQ_AVX2_INLINE ScaleMinRow unpack_scale_min(const uint8_t* b, const uint16_t* d_dmin) {
+  const __m128i raw = load128(b);
+  // 32-bit lanes a0 a1 a2: sc0..3 = a0 & 63, m0..3 = a1 & 63; sub-blocks 4..7 take their low
+  // nibbles from a2 and their top two bits from bits 6-7 of a0 (scales) and a1 (mins).
+  const __m128i x = _mm_shuffle_epi32(raw, _MM_SHUFFLE(2, 1, 2, 0));  // a0 a2 a1 a2
+  const __m128i lo = _mm_and_si128(_mm_srlv_epi32(x, _mm_setr_epi32(0, 0, 0, 4)),
+                                   _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+  const __m128i y = _mm_shuffle_epi32(raw, _MM_SHUFFLE(1, 1, 0, 0));  // a0 a0 a1 a1
+  const __m128i hi = _mm_and_si128(_mm_srli_epi32(y, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  const __m128i sm = _mm_or_si128(lo, hi);
+  const __m128i mins = _mm_shuffle_epi8(sm, _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 12, -1, 13, -1, 14, -1, 15, -1));
+  return {_mm256_broadcastsi128_si256(sm), mins, _mm_cvtph_ps(_mm_cvtsi32_si128(int(load_u32(reinterpret_cast<const uint8_t*>(d_dmin)))))};
+}
+
+// Per (row, token) accumulator of the types with mins: the scale part in 8 lanes, the min part in 4.
+struct AccMin {
+  __m256 v;
+  __m128 m;
+};
+
+// Adds d·Σ_j sc_j·Σ q·y - dmin·Σ_j m_j·(bsum_2j + bsum_2j+1) for one block whose integer part is isum.
+KQ_AVX2_INLINE void finish_scale_min(const ScaleMinRow& w, const ActQ8K& a, __m256i isum, AccMin& acc) {
+  const __m128 dd = _mm_mul_ps(w.d, a.d);  // [d·d_y, dmin·d_y]
+  acc.v = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(isum), acc.v);
+  const __m128 mins = _mm_cvtepi32_ps(_mm_madd_epi16(a.bpairs, w.mins));
+  acc.m = _mm_fnmadd_ps(_mm_shuffle_ps(dd, dd, 0x55), mins, acc.m);
+}
+
+KQ_AVX2_INLINE float finish_min(const AccMin& acc) {
+  __m128 m = _mm_add_ps(acc.m, _mm_movehl_ps(acc.m, acc.m));
+  m = _mm_add_ss(m, _mm_movehdup_ps(m));
+  return hsum(acc.v) + _mm_cvtss_f32(m);
 }
 
 struct Q4_KK {
@@ -97,8 +124,8 @@ struct Q4_KK {
     ScaleMinRow s;
   };
   using Act = ActQ8K;
-  using Acc = __m256;
-  static KQ_AVX2_INLINE Row load_row(const WBlock& b) { return {b.qs, unpack_scale_min(b.scales, b.d, b.dmin)}; }
+  using Acc = AccMin;
+  static KQ_AVX2_INLINE Row load_row(const WBlock& b) { return {b.qs, unpack_scale_min(b.scales, &b.d)}; }
   static KQ_AVX2_INLINE Act load_act(const ABlock& b) { return load_act_q8k(b); }
   template <int c>
   static KQ_AVX2_INLINE __m256i pair(const Row& w, const Act& a) {
@@ -106,16 +133,16 @@ struct Q4_KK {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i lo = _mm256_maddubs_epi16(_mm256_and_si256(raw, m4), load256(a.qs + 64 * c));
     const __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), load256(a.qs + 64 * c + 32));
-    return _mm256_add_epi32(_mm256_madd_epi16(lo, bcast16<2 * c>(w.s.sc)),
-                            _mm256_madd_epi16(hi, bcast16<2 * c + 1>(w.s.sc)));
+    return _mm256_add_epi32(_mm256_madd_epi16(lo, bcast8to16<2 * c>(w.s.sc)),
+                            _mm256_madd_epi16(hi, bcast8to16<2 * c + 1>(w.s.sc)));
   }
   static KQ_AVX2_INLINE void dot(const Row& w, const Act& a, Acc& acc) {
     const __m256i s01 = _mm256_add_epi32(pair<0>(w, a), pair<1>(w, a));
     const __m256i s23 = _mm256_add_epi32(pair<2>(w, a), pair<3>(w, a));
     finish_scale_min(w.s, a, _mm256_add_epi32(s01, s23), acc);
   }
-  static KQ_AVX2_INLINE Acc zero() { return _mm256_setzero_ps(); }
-  static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc); }
+  static KQ_AVX2_INLINE Acc zero() { return {_mm256_setzero_ps(), _mm_setzero_ps()}; }
+  static KQ_AVX2_INLINE float finish(const Acc& acc) { return finish_min(acc); }
 };
 
 struct Q5_KK {
@@ -128,9 +155,9 @@ struct Q5_KK {
     ScaleMinRow s;
   };
   using Act = ActQ8K;
-  using Acc = __m256;
+  using Acc = AccMin;
   static KQ_AVX2_INLINE Row load_row(const WBlock& b) {
-    return {b.qs, b.qh, unpack_scale_min(b.scales, b.d, b.dmin)};
+    return {b.qs, b.qh, unpack_scale_min(b.scales, &b.d)};
   }
   static KQ_AVX2_INLINE Act load_act(const ABlock& b) { return load_act_q8k(b); }
   // Sub-blocks 2c (low nibbles, high bit 2c of qh) and 2c+1 (high nibbles, bit 2c+1).
@@ -142,8 +169,8 @@ struct Q5_KK {
     const __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), move_bit<2 * c + 1, 4>(hbits));
     const __m256i lo = _mm256_maddubs_epi16(q0, load256(a.qs + 64 * c));
     const __m256i hi = _mm256_maddubs_epi16(q1, load256(a.qs + 64 * c + 32));
-    return _mm256_add_epi32(_mm256_madd_epi16(lo, bcast16<2 * c>(w.s.sc)),
-                            _mm256_madd_epi16(hi, bcast16<2 * c + 1>(w.s.sc)));
+    return _mm256_add_epi32(_mm256_madd_epi16(lo, bcast8to16<2 * c>(w.s.sc)),
+                            _mm256_madd_epi16(hi, bcast8to16<2 * c + 1>(w.s.sc)));
   }
   static KQ_AVX2_INLINE void dot(const Row& w, const Act& a, Acc& acc) {
     const __m256i hbits = load256(w.qh);
@@ -151,8 +178,8 @@ struct Q5_KK {
     const __m256i s23 = _mm256_add_epi32(pair<2>(w, a, hbits), pair<3>(w, a, hbits));
     finish_scale_min(w.s, a, _mm256_add_epi32(s01, s23), acc);
   }
-  static KQ_AVX2_INLINE Acc zero() { return _mm256_setzero_ps(); }
-  static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc); }
+  static KQ_AVX2_INLINE Acc zero() { return {_mm256_setzero_ps(), _mm_setzero_ps()}; }
+  static KQ_AVX2_INLINE float finish(const Acc& acc) { return finish_min(acc); }
 };
 
 // ---- Q2_K / Q3_K / Q6_K: sixteen 16-element sub-blocks, processed as eight 32-element chunks ----
@@ -195,7 +222,7 @@ struct Q6_KK {
     // Σ_j s_j·Σ (q - 32)·y = Σ_j s_j·Σ q·y - 32·Σ_j s_j·bsum_j.
     const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(a.bsums, w.s.all), 5);
     const __m256i isum = _mm256_sub_epi32(_mm256_add_epi32(half<0>(w, a), half<1>(w, a)), offset);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * a.d), _mm256_cvtepi32_ps(isum), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * _mm_cvtss_f32(a.d)), _mm256_cvtepi32_ps(isum), acc);
   }
   static KQ_AVX2_INLINE Acc zero() { return _mm256_setzero_ps(); }
   static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc); }
@@ -245,7 +272,7 @@ struct Q3_KK {
     // Σ_j S_j·Σ (u - 4)·y = Σ_j S_j·Σ u·y - 4·Σ_j S_j·bsum_j.
     const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(a.bsums, w.s.all), 2);
     const __m256i isum = _mm256_sub_epi32(_mm256_add_epi32(half<0>(w, a, hm), half<1>(w, a, hm)), offset);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * a.d), _mm256_cvtepi32_ps(isum), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * _mm_cvtss_f32(a.d)), _mm256_cvtepi32_ps(isum), acc);
   }
   static KQ_AVX2_INLINE Acc zero() { return _mm256_setzero_ps(); }
   static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc); }
@@ -287,8 +314,8 @@ struct Q2_KK {
   static KQ_AVX2_INLINE void dot(const Row& w, const Act& a, Acc& acc) {
     const __m256i isum = _mm256_add_epi32(half<0>(w, a), half<1>(w, a));
     const __m256i mins = _mm256_madd_epi16(a.bsums, w.mins);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * a.d), _mm256_cvtepi32_ps(isum), acc);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(-(w.dmin * a.d)), _mm256_cvtepi32_ps(mins), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * _mm_cvtss_f32(a.d)), _mm256_cvtepi32_ps(isum), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(-(w.dmin * _mm_cvtss_f32(a.d))), _mm256_cvtepi32_ps(mins), acc);
   }
   static KQ_AVX2_INLINE Acc zero() { return _mm256_setzero_ps(); }
   static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc); }
@@ -334,7 +361,7 @@ struct IQ4_XSK {
     const __m256i s45 = _mm256_add_epi32(sub<4>(w, a, table), sub<5>(w, a, table));
     const __m256i s67 = _mm256_add_epi32(sub<6>(w, a, table), sub<7>(w, a, table));
     const __m256i isum = _mm256_add_epi32(_mm256_add_epi32(s01, s23), _mm256_add_epi32(s45, s67));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * a.d), _mm256_cvtepi32_ps(isum), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(w.d * _mm_cvtss_f32(a.d)), _mm256_cvtepi32_ps(isum), acc);
   }
   static KQ_AVX2_INLINE Acc zero() { return _mm256_setzero_ps(); }
   static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc); }

@@ -1,0 +1,121 @@
+// AVX2 decode kernels for the float weight types (F32, F16, BF16), each against activations of
+// its own type: 8-wide FMA in two accumulators per (row, token), scalar tail in a fixed order.
+#include "common/fp16.h"
+#include "quant/simd_avx2.h"
+
+namespace kq::avx2 {
+namespace {
+
+struct F32Load {
+  using T = float;
+  static KQ_AVX2_INLINE __m256 load8(const T* p) { return _mm256_loadu_ps(p); }
+  static KQ_AVX2_INLINE float one(const T* p) { return *p; }
+};
+struct F16Load {
+  using T = uint16_t;
+  static KQ_AVX2_INLINE __m256 load8(const T* p) { return _mm256_cvtph_ps(load128(p)); }
+  static KQ_AVX2_INLINE float one(const T* p) { return fp16_to_fp32(*p); }
+};
+struct BF16Load {
+  using T = uint16_t;
+  static KQ_AVX2_INLINE __m256 load8(const T* p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(p)), 16));
+  }
+  static KQ_AVX2_INLINE float one(const T* p) { return bf16_to_fp32(*p); }
+};
+
+// R weight rows × T tokens over k elements; the same operations for every (row, token) pair.
+template <class L, int R, int T>
+KQ_AVX2_INLINE void float_group(int64_t k, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
+                                float* y, size_t ldy) {
+  using E = typename L::T;
+  const E* wr[R];
+  const E* at[T];
+  for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const E*>(w + size_t(r) * w_stride);
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const E*>(a + size_t(t) * a_stride);
+  __m256 acc0[R][T], acc1[R][T];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) acc0[r][t] = acc1[r][t] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    __m256 w0[R], w1[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      w0[r] = L::load8(wr[r] + i);
+      w1[r] = L::load8(wr[r] + i + 8);
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const __m256 a0 = L::load8(at[t] + i), a1 = L::load8(at[t] + i + 8);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        acc0[r][t] = _mm256_fmadd_ps(w0[r], a0, acc0[r][t]);
+        acc1[r][t] = _mm256_fmadd_ps(w1[r], a1, acc1[r][t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      float s = hsum(_mm256_add_ps(acc0[r][t], acc1[r][t]));
+      for (int64_t j = i; j < k; ++j) s += L::one(wr[r] + j) * L::one(at[t] + j);
+      y[size_t(t) * ldy + size_t(r)] = s;
+    }
+}
+
+template <class L, int R, int T>
+void float_rows(const MatmulTile& t, int64_t r0, int64_t r1, int tok) {
+  const uint8_t* a = t.act + size_t(tok) * t.act_stride;
+  float* y = t.y + size_t(tok) * t.ldy;
+  int64_t r = r0;
+  for (; r + R <= r1; r += R)
+    float_group<L, R, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
+  for (; r < r1; ++r) float_group<L, 1, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
+}
+
+template <class L>
+void float_mul_rows(const MatmulTile& t) {
+  // Four rows share each activation load for one token; with more tokens, each row's 16 weights
+  // are loaded once for up to four tokens. Slabs of 16 rows keep re-reads in cache.
+  constexpr int64_t kSlab = 16;
+  for (int64_t r0 = 0; r0 < t.n_rows; r0 += kSlab) {
+    const int64_t r1 = r0 + kSlab < t.n_rows ? r0 + kSlab : t.n_rows;
+    int tok = 0;
+    while (tok < t.n_tok) {
+      switch (t.n_tok - tok) {
+        case 1: float_rows<L, 4, 1>(t, r0, r1, tok); tok += 1; break;
+        case 2: float_rows<L, 2, 2>(t, r0, r1, tok); tok += 2; break;
+        case 3: float_rows<L, 1, 3>(t, r0, r1, tok); tok += 3; break;
+        default: float_rows<L, 1, 4>(t, r0, r1, tok); tok += 4; break;
+      }
+    }
+  }
+}
+
+template <class L>
+float float_vec_dot(int64_t n, const void* x, const void* y) {
+  float out;
+  float_group<L, 1, 1>(n, static_cast<const uint8_t*>(x), 0, static_cast<const uint8_t*>(y), 0, &out, 0);
+  return out;
+}
+
+template <class L>
+void install_float(KernelTable& table, QType type) {
+  TypeKernels& k = table[type];
+  k.vec_dot = float_vec_dot<L>;
+  k.mul_rows = float_mul_rows<L>;
+  k.name = "avx2";
+}
+
+}  // namespace
+
+void fill_float(KernelTable& t) {
+  install_float<F32Load>(t, QType::F32);
+  install_float<F16Load>(t, QType::F16);
+  install_float<BF16Load>(t, QType::BF16);
+}
+
+}  // namespace kq::avx2

@@ -1,0 +1,395 @@
+// AVX-512 VNNI prefill GEMM: weight rows unpacked once per tile into an int8 panel, one dpbusd micro-kernel over all tokens.
+//
+// Layout. A tile's rows are cut into micro-tiles of 16 rows (one zmm of int32 lanes, one lane per
+// row). For every 4 columns the panel holds 16 rows × 4 signed weight bytes, so one zmm load feeds
+// `vpdpbusd` for every token. Activations are the unsigned operand: each token's int8 row is
+// re-biased to a+128 once per token block, and the bias (128 · Σ w over a sub-block) is taken off
+// through the accumulator's initial value, so every integer sum equals the scalar reference's.
+// GCC 12 reports its own _mm512_undefined_ps idiom (used by _mm512_cvtepi32_ps) as maybe-uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <algorithm>
+#include <cstring>
+
+#include "quant/gemm_isa.h"
+#include "quant/gemm_pack.h"
+#include "quant/kernels.h"
+#include "quant/q8_1.h"
+#include "quant/q8_k.h"
+
+namespace kq {
+namespace {
+
+using gemm::LegacyLevels;
+using gemm::SuperInfo;
+using gemm::SuperLevels;
+
+constexpr int kLanes = 16;      // rows per micro-tile
+constexpr int kTileRows = 64;   // rows per gemm tile (gemm_rows): 4 micro-tiles share a token block
+constexpr int kTok = 8;         // tokens per micro-kernel call (accumulators: 3 zmm per token)
+constexpr size_t kAlign = 64;
+
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+inline int32_t load_i32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// K-quants: 256-element super-blocks, integer sub-scales, Q8_K activations.
+
+template <class Block>
+struct SuperLayout {
+  static constexpr int kGroup = SuperInfo<Block>::kGroup;
+  static constexpr bool kMin = SuperInfo<Block>::kMin;
+  static constexpr int kGroups = 256 / kGroup;
+  static constexpr int kPairs = kGroups / 2;  // min pairs for vpdpwssd
+  // Per super-block, per micro-tile: weights, sub-scales, initial sums, [min pairs], d, [−dmin].
+  static constexpr size_t kW = 0;
+  static constexpr size_t kSc = 4096;
+  static constexpr size_t kInit = kSc + 64 * kGroups;
+  static constexpr size_t kMins = kInit + 64;
+  static constexpr size_t kD = kMins + (kMin ? 64 * kPairs : 0);
+  static constexpr size_t kDmin = kD + 64;
+  static constexpr size_t kStride = kDmin + (kMin ? 64 : 0);
+
+  // Activation row of one token: u8 levels (a+128), float d per super-block, int16 group sums.
+  static size_t act_stride(int64_t k) {
+    const int64_t nsb = k / 256;
+    return align_up(size_t(k) + 4 * size_t(nsb) + (kMin ? 2 * size_t(kGroups * nsb) : 0));
+  }
+  static size_t panel_bytes(int64_t k) { return size_t(kTileRows / kLanes) * size_t(k / 256) * kStride; }
+  static size_t scratch(int64_t k) { return panel_bytes(k) + kTok * act_stride(k) + kAlign; }
+};
+
+// Unpacks row r (0..15) of a micro-tile into its lane of every super-block's panel.
+template <class Block>
+void pack_super_row(const Block* row, int64_t nsb, int r, uint8_t* panel) {
+  using L = SuperLayout<Block>;
+  SuperLevels lv;
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    uint8_t* p = panel + size_t(sb) * L::kStride;
+    gemm::unpack_super(row[sb], lv);
+    for (int c = 0; c < 64; ++c) std::memcpy(p + L::kW + 64 * c + 4 * r, lv.w + 4 * c, 4);
+    int32_t init = 0;
+    for (int g = 0; g < L::kGroups; ++g) {
+      int32_t sum_w = 0;
+      for (int e = 0; e < L::kGroup; ++e) sum_w += lv.w[g * L::kGroup + e];
+      init -= 128 * lv.sc[g] * sum_w;  // removes the +128 activation bias
+      std::memcpy(p + L::kSc + 64 * g + 4 * r, &lv.sc[g], 4);
+    }
+    std::memcpy(p + L::kInit + 4 * r, &init, 4);
+    std::memcpy(p + L::kD + 4 * r, &lv.d, 4);
+    if constexpr (L::kMin) {
+      for (int q = 0; q < L::kPairs; ++q) std::memcpy(p + L::kMins + 64 * q + 4 * r, &lv.m[2 * q], 4);
+      const float neg_dmin = -lv.dmin;
+      std::memcpy(p + L::kDmin + 4 * r, &neg_dmin, 4);
+    }
+  }
+}
+
+// Re-biases one Q8_K activation row into the kernel's layout.
+template <class Block>
+void pack_super_act(const BlockQ8K* a, int64_t nsb, uint8_t* dst) {
+  using L = SuperLayout<Block>;
+  const int64_t k = nsb * 256;
+  float* d = reinterpret_cast<float*>(dst + k);
+  int16_t* gs = reinterpret_cast<int16_t*>(dst + k + 4 * nsb);
+  const __m512i bias = _mm512_set1_epi8(char(0x80));
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    for (int c = 0; c < 4; ++c) {
+      const __m512i q = _mm512_loadu_si512(a[sb].qs + 64 * c);
+      _mm512_storeu_si512(dst + 256 * sb + 64 * c, _mm512_xor_si512(q, bias));
+    }
+    d[sb] = a[sb].d;
+    if constexpr (L::kMin) {
+      for (int g = 0; g < L::kGroups; ++g) {
+        gs[sb * L::kGroups + g] =
+            L::kGroup == 16 ? a[sb].bsums[g] : int16_t(a[sb].bsums[2 * g] + a[sb].bsums[2 * g + 1]);
+      }
+    }
+  }
+}
+
+// y[t][lanes] = Σ over super-blocks of d_a · (d · S − dmin · M), for T tokens and one micro-tile.
+template <class Block, int T>
+void micro_super(const uint8_t* panel, int64_t nsb, const uint8_t* act, size_t act_stride, float* y, size_t ldy,
+                 __mmask16 rows) {
+  using L = SuperLayout<Block>;
+  constexpr int kSteps = L::kGroup / 4;
+  const int64_t k = nsb * 256;
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* p = panel + size_t(sb) * L::kStride;
+    const uint8_t* a = act + 256 * sb;
+    __m512i s[T];
+    const __m512i init = _mm512_load_si512(p + L::kInit);
+    for (int t = 0; t < T; ++t) s[t] = init;
+#pragma GCC unroll 16
+    for (int g = 0; g < L::kGroups; ++g) {
+      __m512i sum[T];
+      for (int t = 0; t < T; ++t) sum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int st = 0; st < kSteps; ++st) {
+        const int col = g * L::kGroup + 4 * st;
+        const __m512i w = _mm512_load_si512(p + L::kW + 16 * col);
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t)
+          sum[t] = _mm512_dpbusd_epi32(sum[t], _mm512_set1_epi32(load_i32(a + t * act_stride + col)), w);
+      }
+      const __m512i sc = _mm512_load_si512(p + L::kSc + 64 * g);
+      for (int t = 0; t < T; ++t) s[t] = _mm512_add_epi32(s[t], _mm512_mullo_epi32(sum[t], sc));
+    }
+    const __m512 d = _mm512_load_ps(p + L::kD);
+    const float* da = reinterpret_cast<const float*>(act + k);
+    if constexpr (L::kMin) {
+      const int16_t* gs = reinterpret_cast<const int16_t*>(act + k + 4 * nsb) + sb * L::kGroups;
+      __m512i m[T];
+      for (int t = 0; t < T; ++t) m[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int q = 0; q < L::kPairs; ++q) {
+        const __m512i mins = _mm512_load_si512(p + L::kMins + 64 * q);
+        for (int t = 0; t < T; ++t)
+          m[t] = _mm512_dpwssd_epi32(m[t], mins, _mm512_set1_epi32(load_i32(gs + t * act_stride / 2 + 2 * q)));
+      }
+      const __m512 neg_dmin = _mm512_load_ps(p + L::kDmin);
+      for (int t = 0; t < T; ++t) {
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(s[t]), d);
+        f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m[t]), neg_dmin, f);
+        acc[t] = _mm512_fmadd_ps(f, _mm512_set1_ps(da[t * act_stride / 4 + sb]), acc[t]);
+      }
+    } else {
+      for (int t = 0; t < T; ++t) {
+        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(s[t]), d);
+        acc[t] = _mm512_fmadd_ps(f, _mm512_set1_ps(da[t * act_stride / 4 + sb]), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
+}
+
+template <class Block, int T>
+void micro_super_n(int n, const uint8_t* panel, int64_t nsb, const uint8_t* act, size_t as, float* y, size_t ldy,
+                   __mmask16 rows) {
+  if constexpr (T > 0) {
+    if (n == T) return micro_super<Block, T>(panel, nsb, act, as, y, ldy, rows);
+    micro_super_n<Block, T - 1>(n, panel, nsb, act, as, y, ldy, rows);
+  }
+}
+
+template <class Block>
+void gemm_super_rows(const MatmulTile& t) {
+  using L = SuperLayout<Block>;
+  const int64_t nsb = t.k / 256;
+  const int64_t n_micro = (t.n_rows + kLanes - 1) / kLanes;
+  const size_t micro_bytes = size_t(nsb) * L::kStride;
+  uint8_t* panel = t.scratch;
+  uint8_t* act = t.scratch + L::panel_bytes(t.k);
+  const size_t as = L::act_stride(t.k);
+  for (int64_t m = 0; m < n_micro; ++m) {
+    uint8_t* mp = panel + size_t(m) * micro_bytes;
+    std::memset(mp, 0, micro_bytes);  // rows past the end stay zero (their lanes are not stored)
+    for (int r = 0; r < kLanes && m * kLanes + r < t.n_rows; ++r)
+      pack_super_row(reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride), nsb, r, mp);
+  }
+  for (int t0 = 0; t0 < t.n_tok; t0 += kTok) {
+    const int nt = std::min(kTok, t.n_tok - t0);
+    for (int i = 0; i < nt; ++i)
+      pack_super_act<Block>(reinterpret_cast<const BlockQ8K*>(t.act + size_t(t0 + i) * t.act_stride), nsb,
+                            act + size_t(i) * as);
+    for (int64_t m = 0; m < n_micro; ++m) {
+      const int64_t left = t.n_rows - m * kLanes;
+      const __mmask16 rows = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+      micro_super_n<Block, kTok>(nt, panel + size_t(m) * micro_bytes, nsb, act, as,
+                                 t.y + size_t(t0) * t.ldy + m * kLanes, t.ldy, rows);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy 32-element blocks, Q8_0 / Q8_1 activations.
+
+template <class Block>
+struct LegacyLayout {
+  static constexpr bool kMin = gemm::kLegacyMin<Block>;
+  static constexpr size_t kW = 0;
+  static constexpr size_t kInit = 512;
+  static constexpr size_t kD = 576;
+  static constexpr size_t kM = 640;
+  static constexpr size_t kStride = kMin ? 704 : 640;
+
+  // Activation row: u8 levels (a+128), float d per block, [float s per block].
+  static size_t act_stride(int64_t k) {
+    const int64_t nb = k / 32;
+    return align_up(size_t(k) + 4 * size_t(nb) * (kMin ? 2 : 1));
+  }
+  static size_t panel_bytes(int64_t k) { return size_t(kTileRows / kLanes) * size_t(k / 32) * kStride; }
+  static size_t scratch(int64_t k) { return panel_bytes(k) + kTok * act_stride(k) + kAlign; }
+};
+
+template <class Block>
+void pack_legacy_row(const Block* row, int64_t nb, int r, uint8_t* panel) {
+  using L = LegacyLayout<Block>;
+  LegacyLevels lv;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* p = panel + size_t(b) * L::kStride;
+    gemm::unpack_legacy(row[b], lv);
+    int32_t sum_w = 0;
+    for (int c = 0; c < 8; ++c) std::memcpy(p + L::kW + 64 * c + 4 * r, lv.w + 4 * c, 4);
+    for (int e = 0; e < 32; ++e) sum_w += lv.w[e];
+    const int32_t init = -128 * sum_w;
+    std::memcpy(p + L::kInit + 4 * r, &init, 4);
+    std::memcpy(p + L::kD + 4 * r, &lv.d, 4);
+    if constexpr (L::kMin) std::memcpy(p + L::kM + 4 * r, &lv.m, 4);
+  }
+}
+
+template <class Block>
+void pack_legacy_act(const uint8_t* src, int64_t nb, uint8_t* dst) {
+  using L = LegacyLayout<Block>;
+  const int64_t k = nb * 32;
+  float* d = reinterpret_cast<float*>(dst + k);
+  const __m256i bias = _mm256_set1_epi8(char(0x80));
+  for (int64_t b = 0; b < nb; ++b) {
+    if constexpr (L::kMin) {
+      const auto& blk = reinterpret_cast<const BlockQ8_1*>(src)[b];
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * b),
+                          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs)), bias));
+      d[b] = fp16_to_fp32(blk.d);
+      d[nb + b] = fp16_to_fp32(blk.s);
+    } else {
+      const auto& blk = reinterpret_cast<const BlockQ8_0*>(src)[b];
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * b),
+                          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs)), bias));
+      d[b] = fp16_to_fp32(blk.d);
+    }
+  }
+}
+
+template <class Block, int T>
+void micro_legacy(const uint8_t* panel, int64_t nb, const uint8_t* act, size_t act_stride, float* y, size_t ldy,
+                  __mmask16 rows) {
+  using L = LegacyLayout<Block>;
+  const int64_t k = nb * 32;
+  const float* da = reinterpret_cast<const float*>(act + k);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* p = panel + size_t(b) * L::kStride;
+    const uint8_t* a = act + 32 * b;
+    __m512i sum[T];
+    const __m512i init = _mm512_load_si512(p + L::kInit);
+    for (int t = 0; t < T; ++t) sum[t] = init;
+#pragma GCC unroll 8
+    for (int st = 0; st < 8; ++st) {
+      const __m512i w = _mm512_load_si512(p + L::kW + 64 * st);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t)
+        sum[t] = _mm512_dpbusd_epi32(sum[t], _mm512_set1_epi32(load_i32(a + t * act_stride + 4 * st)), w);
+    }
+    const __m512 d = _mm512_load_ps(p + L::kD);
+    for (int t = 0; t < T; ++t) {
+      const __m512 f = _mm512_mul_ps(d, _mm512_set1_ps(da[t * act_stride / 4 + b]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[t]), f, acc[t]);
+    }
+    if constexpr (L::kMin) {
+      const __m512 m = _mm512_load_ps(p + L::kM);
+      for (int t = 0; t < T; ++t) acc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(da[t * act_stride / 4 + nb + b]), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
+}
+
+template <class Block, int T>
+void micro_legacy_n(int n, const uint8_t* panel, int64_t nb, const uint8_t* act, size_t as, float* y, size_t ldy,
+                    __mmask16 rows) {
+  if constexpr (T > 0) {
+    if (n == T) return micro_legacy<Block, T>(panel, nb, act, as, y, ldy, rows);
+    micro_legacy_n<Block, T - 1>(n, panel, nb, act, as, y, ldy, rows);
+  }
+}
+
+template <class Block>
+void gemm_legacy_rows(const MatmulTile& t) {
+  using L = LegacyLayout<Block>;
+  const int64_t nb = t.k / 32;
+  const int64_t n_micro = (t.n_rows + kLanes - 1) / kLanes;
+  const size_t micro_bytes = size_t(nb) * L::kStride;
+  uint8_t* panel = t.scratch;
+  uint8_t* act = t.scratch + L::panel_bytes(t.k);
+  const size_t as = L::act_stride(t.k);
+  for (int64_t m = 0; m < n_micro; ++m) {
+    uint8_t* mp = panel + size_t(m) * micro_bytes;
+    std::memset(mp, 0, micro_bytes);
+    for (int r = 0; r < kLanes && m * kLanes + r < t.n_rows; ++r)
+      pack_legacy_row(reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride), nb, r, mp);
+  }
+  for (int t0 = 0; t0 < t.n_tok; t0 += kTok) {
+    const int nt = std::min(kTok, t.n_tok - t0);
+    for (int i = 0; i < nt; ++i)
+      pack_legacy_act<Block>(t.act + size_t(t0 + i) * t.act_stride, nb, act + size_t(i) * as);
+    for (int64_t m = 0; m < n_micro; ++m) {
+      const int64_t left = t.n_rows - m * kLanes;
+      const __mmask16 rows = left >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+      micro_legacy_n<Block, kTok>(nt, panel + size_t(m) * micro_bytes, nb, act, as,
+                                  t.y + size_t(t0) * t.ldy + m * kLanes, t.ldy, rows);
+    }
+  }
+}
+
+// Tiles larger than the scratch was sized for are run kTileRows rows at a time.
+template <void (*kRun)(const MatmulTile&)>
+void in_row_chunks(const MatmulTile& t) {
+  for (int64_t r0 = 0; r0 < t.n_rows; r0 += kTileRows) {
+    MatmulTile c = t;
+    c.w = t.w + size_t(r0) * t.w_stride;
+    c.n_rows = std::min<int64_t>(kTileRows, t.n_rows - r0);
+    c.y = t.y + r0;
+    kRun(c);
+  }
+}
+
+template <class Block>
+void install_super(KernelTable& table, QType type, const char* name) {
+  TypeKernels& k = table[type];
+  k.gemm = in_row_chunks<gemm_super_rows<Block>>;
+  k.gemm_scratch = SuperLayout<Block>::scratch;
+  k.gemm_rows = kTileRows;
+  k.gemm_min_tokens = 8;
+  k.gemm_name = name;
+}
+
+template <class Block>
+void install_legacy(KernelTable& table, QType type, const char* name) {
+  TypeKernels& k = table[type];
+  k.gemm = in_row_chunks<gemm_legacy_rows<Block>>;
+  k.gemm_scratch = LegacyLayout<Block>::scratch;
+  k.gemm_rows = kTileRows;
+  k.gemm_min_tokens = 8;
+  k.gemm_name = name;
+}
+
+}  // namespace
+
+void fill_gemm_avx512vnni(KernelTable& t) {
+  install_super<BlockQ2K>(t, QType::Q2_K, "avx512vnni panel");
+  install_super<BlockQ3K>(t, QType::Q3_K, "avx512vnni panel");
+  install_super<BlockQ4K>(t, QType::Q4_K, "avx512vnni panel");
+  install_super<BlockQ5K>(t, QType::Q5_K, "avx512vnni panel");
+  install_super<BlockQ6K>(t, QType::Q6_K, "avx512vnni panel");
+  install_super<BlockIQ4XS>(t, QType::IQ4_XS, "avx512vnni panel");
+  install_legacy<BlockQ4_0>(t, QType::Q4_0, "avx512vnni panel");
+  install_legacy<BlockQ4_1>(t, QType::Q4_1, "avx512vnni panel");
+  install_legacy<BlockQ5_0>(t, QType::Q5_0, "avx512vnni panel");
+  install_legacy<BlockQ5_1>(t, QType::Q5_1, "avx512vnni panel");
+  install_legacy<BlockQ8_0>(t, QType::Q8_0, "avx512vnni panel");
+  install_legacy<BlockIQ4NL>(t, QType::IQ4_NL, "avx512vnni panel");
+}
+
+}  // namespace kq

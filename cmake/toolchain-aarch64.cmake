@@ -1,4 +1,8 @@
 # Cross toolchain for aarch64 Linux with Debian's g++-aarch64-linux-gnu; tests run under qemu-aarch64.
+# Use (what scripts/test does; packages from scripts/setup):
+#   cmake -S . -B build-arm64 -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake \
+#     -DKQ_KERNELS_ONLY=ON "-DKQ_QEMU_CPUS=max;cortex-a72" && cmake --build build-arm64 && ctest --test-dir build-arm64
+# or by hand: QEMU_CPU=cortex-a72 qemu-aarch64 -L /usr/aarch64-linux-gnu build-arm64/bin/kq_kernel_tests
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)

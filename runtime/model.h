@@ -15,8 +15,9 @@ class Model {
   // Maps the file and binds every tensor; a malformed file, an unknown architecture or a
   // missing/mis-shaped tensor is a kq::Error naming it.
   static std::unique_ptr<Model> load(const std::string& path);
-  // Same, for a GgufFile the caller already opened (tests, in-memory files).
-  static std::unique_ptr<Model> from_gguf(GgufFile file);
+  // Same, for a GgufFile the caller already opened (tests, in-memory files). A file parsed with
+  // GgufFile::from_memory may hand its bytes over as `storage`, which the Model then keeps alive.
+  static std::unique_ptr<Model> from_gguf(GgufFile file, std::shared_ptr<const void> storage = {});
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
@@ -28,8 +29,9 @@ class Model {
   Model& operator=(const Model&) = delete;
 
  private:
-  explicit Model(GgufFile file);
+  Model(GgufFile file, std::shared_ptr<const void> storage);
 
+  std::shared_ptr<const void> storage_;  // the bytes of an in-memory file (declared first: outlives file_)
   GgufFile file_;  // owns the mmap that every TensorView in weights_ points into
   ModelConfig config_;
   ModelWeights weights_;

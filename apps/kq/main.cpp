@@ -23,6 +23,7 @@ const Command kCommands[] = {
     {"ppl", "perplexity and KL divergence over a text file", kq::app::cmd_ppl},
     {"quantize", "convert a GGUF model's weights to another block type", kq::app::cmd_quantize},
     {"info", "show a GGUF model's architecture, tokenizer, tensor types and sizes", kq::app::cmd_info},
+    {"bench", "prompt and decode speed of a model or a synthetic one (llama-bench style)", kq::app::cmd_bench},
 };
 
 void print_usage(std::FILE* out) {

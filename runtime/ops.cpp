@@ -6,9 +6,8 @@
 #include "quant/kernels.h"
 #include "runtime/ops_kernels.h"
 
-#if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__)
-#define KQ_OPS_XSIMD_BASE 1
-#include "runtime/ops_simd.h"
+#if defined(__aarch64__)
+#include "runtime/ops_simd.h"  // NEON is AArch64's baseline, so its build lives here
 #endif
 
 namespace kq {
@@ -87,13 +86,8 @@ namespace {
 const OpsKernels kReferenceOps{rmsnorm_reference, rope_apply_reference, softmax_reference, silu_mul_reference,
                                add_reference,     scale_reference,      axpy_reference,    "scalar"};
 
-#if KQ_OPS_XSIMD_BASE
-// The build's baseline vector ISA (SSE2 on x86-64, NEON on AArch64), for CPUs below AVX2.
 #if defined(__aarch64__)
-const OpsKernels kBaseOps = make_ops_kernels<xsimd::neon64>("neon");
-#else
-const OpsKernels kBaseOps = make_ops_kernels<xsimd::sse2>("sse2");
-#endif
+const OpsKernels kNeonOps = make_ops_kernels<xsimd::neon64>("neon");
 #endif
 
 const OpsKernels& select_ops() {
@@ -110,11 +104,10 @@ const OpsKernels* ops_kernels_for(Isa isa) {
   if (isa == Isa::kAvx512) return &ops_kernels_avx512();
   if (isa == Isa::kAvx2) return &ops_kernels_avx2();
 #endif
-#if KQ_OPS_XSIMD_BASE
-  return &kBaseOps;
-#else
-  return &kReferenceOps;
+#if defined(__aarch64__)
+  if (isa == Isa::kNeon) return &kNeonOps;
 #endif
+  return nullptr;
 }
 
 const OpsKernels& ops_kernels() {

@@ -1,4 +1,4 @@
-// Per-ISA table of the element-wise ops (xsimd builds for SSE2/NEON, AVX2 and AVX-512, plus the scalar references).
+// Per-ISA table of the element-wise ops: xsimd builds for AVX2, AVX-512 and NEON, and the scalar references.
 #pragma once
 
 #include "quant/cpu_features.h"

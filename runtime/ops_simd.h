@@ -83,11 +83,13 @@ void rope_apply_simd(float* x, int n_heads, int head_dim, const RopeParams& p, c
   alignas(64) float cw[kMaxSimdRot], sw[kMaxSimdRot];
   if (p.type == RopeType::kNorm) {
     // out = v·[c0 c0 c1 c1 ..] + swap(v)·[−s0 s0 −s1 s1 ..]
-    for (int i = 0; i < n_rot; ++i) {
-      cw[i] = cs[2 * (i / 2)];
-      sw[i] = (i & 1) ? cs[2 * (i / 2) + 1] : -cs[2 * (i / 2) + 1];
+    const int padded = (n_rot + L - 1) / L * L;
+    for (int i = 0; i < padded; ++i) {
+      cw[i] = i < n_rot ? cs[2 * (i / 2)] : 0.0f;
+      sw[i] = i >= n_rot ? 0.0f : (i & 1) ? cs[2 * (i / 2) + 1] : -cs[2 * (i / 2) + 1];
     }
     const auto swap = xsimd::make_batch_constant<xsimd::batch<uint32_t, A>, PairSwap>();
+    const int tail = n_rot % L;
     for (int h = 0; h < n_heads; ++h) {
       float* v = x + size_t(h) * size_t(head_dim);
       int i = 0;
@@ -95,10 +97,14 @@ void rope_apply_simd(float* x, int n_heads, int head_dim, const RopeParams& p, c
         const B a = B::load_unaligned(v + i);
         (a * B::load_aligned(cw + i) + xsimd::swizzle(a, swap) * B::load_aligned(sw + i)).store_unaligned(v + i);
       }
-      for (; i < n_rot; i += 2) {
-        const float a = v[i], b = v[i + 1], c = cw[i], s = sw[i + 1];
-        v[i] = a * c - b * s;
-        v[i + 1] = a * s + b * c;
+      if (tail) {
+        // The ragged end goes through the same vector code on a zero-padded copy: a scalar loop
+        // here gets SLP-vectorized into vfmaddsub by GCC 12 even with -ffp-contract=off.
+        alignas(64) float t[L] = {};
+        for (int j = 0; j < tail; ++j) t[j] = v[i + j];
+        const B a = B::load_aligned(t);
+        (a * B::load_aligned(cw + i) + xsimd::swizzle(a, swap) * B::load_aligned(sw + i)).store_aligned(t);
+        for (int j = 0; j < tail; ++j) v[i + j] = t[j];
       }
     }
     return;

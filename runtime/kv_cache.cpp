@@ -1,6 +1,7 @@
 // KV cache storage: conversion of new keys/values to the cache type and the two V layouts.
 #include "runtime/kv_cache.h"
 
+#include <cstring>
 #include <string>
 
 #include "common/error.h"
@@ -29,18 +30,34 @@ KvCache::KvCache(int n_layer, int n_ctx, int n_head_kv, int head_dim_k, int head
   v_.assign(cells * v_row_bytes_, 0);
 }
 
-void KvCache::store(int il, int pos, const float* k, const float* v) {
-  for (int h = 0; h < n_head_kv_; ++h)
-    quantize_activations(type_, k + size_t(h) * head_dim_k_, k_.data() + cell(il, pos, h) * k_row_bytes_, head_dim_k_);
-  if (!v_transposed()) {
-    for (int h = 0; h < n_head_kv_; ++h)
-      quantize_activations(type_, v + size_t(h) * head_dim_v_, v_.data() + cell(il, pos, h) * v_row_bytes_,
-                           head_dim_v_);
-    return;
+void KvCache::store(int il, int pos, int n, const float* k, const float* v) {
+  const size_t n_k = size_t(n_head_kv_) * size_t(head_dim_k_), n_v = size_t(n_embd_v_);
+  // A token's heads are consecutive cells, so its keys (and row-layout values) are one row of
+  // Hkv·D elements; Q8_0 blocks never straddle heads since D is a multiple of 32.
+  for (int t = 0; t < n; ++t) {
+    quantize_activations(type_, k + size_t(t) * n_k, k_.data() + cell(il, pos + t, 0) * k_row_bytes_,
+                         int64_t(n_k));
+    if (!v_transposed())
+      quantize_activations(type_, v + size_t(t) * n_v, v_.data() + cell(il, pos + t, 0) * v_row_bytes_,
+                           int64_t(n_v));
   }
-  // Transposed: element (channel c, position pos), converted one at a time (a strided write).
-  for (int c = 0; c < n_embd_v_; ++c)
-    quantize_activations(type_, v + c, v_.data() + (channel(il, c) + size_t(pos)) * elem_bytes_, 1);
+  if (!v_transposed()) return;
+  // Transposed: convert each token's values in chunks, then scatter them to (channel, position).
+  constexpr int kChunk = 256;
+  alignas(64) uint8_t buf[kChunk * sizeof(float)];
+  for (int t = 0; t < n; ++t) {
+    for (int c0 = 0; c0 < n_embd_v_; c0 += kChunk) {
+      const int m = n_embd_v_ - c0 < kChunk ? n_embd_v_ - c0 : kChunk;
+      quantize_activations(type_, v + size_t(t) * n_v + size_t(c0), buf, m);
+      uint8_t* dst = v_.data() + (channel(il, c0) + size_t(pos + t)) * elem_bytes_;
+      const size_t stride = size_t(n_ctx_) * elem_bytes_;
+      if (elem_bytes_ == 2) {
+        for (int c = 0; c < m; ++c) std::memcpy(dst + size_t(c) * stride, buf + size_t(c) * 2, 2);
+      } else {
+        for (int c = 0; c < m; ++c) std::memcpy(dst + size_t(c) * stride, buf + size_t(c) * 4, 4);
+      }
+    }
+  }
 }
 
 }  // namespace kq

@@ -23,7 +23,10 @@ class KvCache {
 
   // Stores one token's keys k ([Hkv·Dk]) and values v ([Hkv·Dv]) at position pos of layer il,
   // rounding them to the cache type as ggml's copy into the cache does.
-  void store(int il, int pos, const float* k, const float* v);
+  void store(int il, int pos, const float* k, const float* v) { store(il, pos, 1, k, v); }
+  // Stores n consecutive tokens (k: [n][Hkv·Dk], v: [n][Hkv·Dv]) at positions pos..pos+n-1.
+  // Threads may store disjoint position ranges of a layer at once.
+  void store(int il, int pos, int n, const float* k, const float* v);
 
   // Key row of (layer, position, kv head): Dk elements of type().
   const uint8_t* k_row(int il, int pos, int head) const { return k_.data() + cell(il, pos, head) * k_row_bytes_; }
@@ -31,6 +34,11 @@ class KvCache {
   const uint8_t* v_channel(int il, int c) const { return v_.data() + channel(il, c) * elem_bytes_; }
   // Row layout (Q8_0): value row of (layer, position, kv head), Dv elements.
   const uint8_t* v_row(int il, int pos, int head) const { return v_.data() + cell(il, pos, head) * v_row_bytes_; }
+  // Bytes from a key row (or a row-layout value row) to the same head's row at the next position,
+  // and from one transposed value channel to the next.
+  size_t k_pos_stride() const { return size_t(n_head_kv_) * k_row_bytes_; }
+  size_t v_pos_stride() const { return size_t(n_head_kv_) * v_row_bytes_; }
+  size_t v_channel_stride() const { return size_t(n_ctx_) * elem_bytes_; }
 
  private:
   // Index of the (layer, position, kv head) row, and of the first element of a transposed channel.

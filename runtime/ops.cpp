@@ -1,11 +1,18 @@
-// Scalar ops of the forward pass; each mirrors ggml's CPU evaluation order so logits agree to ~1e-5.
+// Ops of the forward pass: scalar references (ggml's CPU evaluation order) and the per-ISA dispatch.
 #include "runtime/ops.h"
 
 #include <cmath>
 
+#include "quant/kernels.h"
+#include "runtime/ops_kernels.h"
+
+#if defined(__aarch64__)
+#include "runtime/ops_simd.h"  // NEON is AArch64's baseline, so its build lives here
+#endif
+
 namespace kq {
 
-void rmsnorm(const float* x, const float* w, float* out, int n, float eps) {
+void rmsnorm_reference(const float* x, const float* w, float* out, int n, float eps) {
   // Squares are rounded to float and summed in double, and the mean is cast to float before
   // the square root, as ggml's rms_norm does.
   double sum = 0.0;
@@ -27,7 +34,7 @@ void rope_angles(int pos, const RopeParams& p, float* cos_sin) {
   }
 }
 
-void rope_apply(float* x, int n_heads, int head_dim, const RopeParams& p, const float* cos_sin) {
+void rope_apply_reference(float* x, int n_heads, int head_dim, const RopeParams& p, const float* cos_sin) {
   const int half = p.n_rot / 2;
   // NORM pairs neighbours; NEOX pairs dim i with dim i + n_rot/2 (the converter leaves qwen2 unpermuted).
   const int stride = p.type == RopeType::kNorm ? 1 : half;
@@ -43,7 +50,7 @@ void rope_apply(float* x, int n_heads, int head_dim, const RopeParams& p, const 
   }
 }
 
-void softmax(float* x, int n) {
+void softmax_reference(float* x, int n) {
   float max = x[0];
   for (int i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
   double sum = 0.0;
@@ -55,15 +62,67 @@ void softmax(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void silu_mul(float* gate, const float* up, int n) {
+void silu_mul_reference(float* gate, const float* up, int n) {
   for (int i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = (g / (1.0f + std::exp(-g))) * up[i];
   }
 }
 
-void add(float* x, const float* y, int n) {
+void add_reference(float* x, const float* y, int n) {
   for (int i = 0; i < n; ++i) x[i] += y[i];
 }
+
+void scale_reference(float* x, int n, float s) {
+  for (int i = 0; i < n; ++i) x[i] *= s;
+}
+
+void axpy_reference(float* y, float a, const float* x, int n) {
+  for (int i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+namespace {
+
+const OpsKernels kReferenceOps{rmsnorm_reference, rope_apply_reference, softmax_reference, silu_mul_reference,
+                               add_reference,     scale_reference,      axpy_reference,    "scalar"};
+
+#if defined(__aarch64__)
+const OpsKernels kNeonOps = make_ops_kernels<xsimd::neon64>("neon");
+#endif
+
+const OpsKernels& select_ops() {
+  const OpsKernels* t = ops_kernels_for(kernels().isa);
+  return t ? *t : kReferenceOps;
+}
+
+}  // namespace
+
+const OpsKernels* ops_kernels_for(Isa isa) {
+  if (isa == Isa::kScalar) return &kReferenceOps;
+  if (!kernel_table(isa)) return nullptr;  // not in this build or not on this CPU
+#if defined(__x86_64__) || defined(_M_X64)
+  if (isa == Isa::kAvx512) return &ops_kernels_avx512();
+  if (isa == Isa::kAvx2) return &ops_kernels_avx2();
+#endif
+#if defined(__aarch64__)
+  if (isa == Isa::kNeon) return &kNeonOps;
+#endif
+  return nullptr;
+}
+
+const OpsKernels& ops_kernels() {
+  static const OpsKernels& t = select_ops();
+  return t;
+}
+
+void rmsnorm(const float* x, const float* w, float* out, int n, float eps) { ops_kernels().rmsnorm(x, w, out, n, eps); }
+void rope_apply(float* x, int n_heads, int head_dim, const RopeParams& p, const float* cos_sin) {
+  ops_kernels().rope_apply(x, n_heads, head_dim, p, cos_sin);
+}
+void softmax(float* x, int n) { ops_kernels().softmax(x, n); }
+void silu_mul(float* gate, const float* up, int n) { ops_kernels().silu_mul(gate, up, n); }
+void add(float* x, const float* y, int n) { ops_kernels().add(x, y, n); }
+void scale(float* x, int n, float s) { ops_kernels().scale(x, n, s); }
+void axpy(float* y, float a, const float* x, int n) { ops_kernels().axpy(y, a, x, n); }
 
 }  // namespace kq

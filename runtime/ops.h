@@ -33,5 +33,20 @@ void softmax(float* x, int n);
 void silu_mul(float* gate, const float* up, int n);
 // x[i] += y[i].
 void add(float* x, const float* y, int n);
+// x[i] *= s.
+void scale(float* x, int n, float s);
+// y[i] += a · x[i] (fused multiply-add where the CPU has one).
+void axpy(float* y, float a, const float* x, int n);
+
+// The functions above run the xsimd build for the CPU (runtime/ops_kernels.h). These scalar forms
+// are the references they are tested against; rmsnorm and softmax sum in double, the vector builds
+// in compensated float lanes, and the vector exp is within a few ulp of std::exp.
+void rmsnorm_reference(const float* x, const float* w, float* out, int n, float eps);
+void rope_apply_reference(float* x, int n_heads, int head_dim, const RopeParams& p, const float* cos_sin);
+void softmax_reference(float* x, int n);
+void silu_mul_reference(float* gate, const float* up, int n);
+void add_reference(float* x, const float* y, int n);
+void scale_reference(float* x, int n, float s);
+void axpy_reference(float* y, float a, const float* x, int n);
 
 }  // namespace kq

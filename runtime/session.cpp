@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "runtime/matmul.h"
 #include "runtime/model.h"
+#include "runtime/ops_kernels.h"
 
 namespace kq {
 
@@ -124,85 +125,159 @@ void Session::truncate(int n_past) {
   n_past_ = n_past;  // later positions are overwritten by the next eval
 }
 
+namespace {
+
+// Runs fn(t0, t1) over [0, n) split into one contiguous range per thread, in one OpenMP region
+// when parallel is set; small batches (decode) run inline without waking the team.
+template <class Fn>
+void for_token_ranges(int n, int n_threads, bool parallel, Fn&& fn) {
+  if (!parallel || n_threads <= 1 || n < 2) {
+    fn(0, n);
+    return;
+  }
+#pragma omp parallel num_threads(n_threads)
+  {
+    const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int t0 = int(int64_t(n) * tid / nth), t1 = int(int64_t(n) * (tid + 1) / nth);
+    if (t0 < t1) fn(t0, t1);
+  }
+}
+
+// Below this many tokens the element-wise passes are too short for a parallel region to pay off.
+constexpr int kParallelTokens = 4;
+// Attention of fewer flops than this runs on the calling thread (short decode contexts).
+constexpr double kParallelAttentionFlops = 2e5;
+
+}  // namespace
+
 void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, float* out) {
   const ModelConfig& c = model_.config();
   const ModelWeights& w = model_.weights();
-  // Row widths of the activation buffers: residual, queries, keys, values, attention output.
+  // Row widths of the activation buffers: residual, queries, keys, values, attention output, FFN.
   const size_t n_e = size_t(c.n_embd), n_q = size_t(c.n_embd_q()), n_k = size_t(c.n_embd_k());
-  const size_t n_v = size_t(c.n_embd_v()), n_o = size_t(c.n_embd_o());
-  const int group = c.n_head / c.n_head_kv;
-  const float kq_scale = 1.0f / std::sqrt(float(c.head_dim));
+  const size_t n_v = size_t(c.n_embd_v()), n_o = size_t(c.n_embd_o()), n_f = size_t(c.n_ff);
   float* x = x_.data();
   float* xb = xb_.data();
   float* xo = xo_.data();
+  float* q = q_.data();
+  float* k = k_.data();
+  float* v = v_.data();
   uint8_t* mm = mm_scratch_.data();
   const int nt = n_threads_;
+  const bool par = n >= kParallelTokens;
+  const OpsKernels& ops = ops_kernels();
 
-  // Token embeddings: one dequantized row of token_embd per token.
+  // Token embeddings (one dequantized row of token_embd per token) and the RoPE angles of each
+  // position, shared by every layer and head.
   const TypeTraits& embd_type = type_traits(w.token_embd.type);
-  for (int t = 0; t < n; ++t) embd_type.to_float(w.token_embd.row(tokens[t]), x + size_t(t) * n_e, c.n_embd);
+  for_token_ranges(n, nt, par, [&](int t0, int t1) {
+    for (int t = t0; t < t1; ++t) {
+      embd_type.to_float(w.token_embd.row(tokens[t]), x + size_t(t) * n_e, c.n_embd);
+      rope_angles(pos0 + t, rope_, rope_cs_.data() + size_t(t) * c.n_rot);
+    }
+  });
 
-  // RoPE angles per position, shared by every layer and head.
-  for (int t = 0; t < n; ++t) rope_angles(pos0 + t, rope_, rope_cs_.data() + size_t(t) * c.n_rot);
+  AttentionBatch attn;
+  attn.cache = &cache_;
+  attn.pos0 = pos0;
+  attn.n_tokens = n;
+  attn.n_head = c.n_head;
+  attn.n_head_kv = c.n_head_kv;
+  attn.head_dim_k = c.head_dim;
+  attn.head_dim_v = c.head_dim_v;
+  attn.scale = 1.0f / std::sqrt(float(c.head_dim));
+  attn.q = q;
+  attn.q_stride = n_q;
+  attn.out = att_.data();
+  attn.out_stride = n_o;
+  const int n_items = attn.plan(nt);
+  const bool par_attn = nt > 1 && n_items > 1 && attn.flops() >= kParallelAttentionFlops;
 
   for (int il = 0; il < c.n_layer; ++il) {
     const LayerWeights& l = w.layers[size_t(il)];
+    attn.il = il;
 
-    // Attention input: RMSNorm scaled by attn_norm.
-    for (int t = 0; t < n; ++t)
-      rmsnorm(x + size_t(t) * n_e, l.attn_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
-
-    // Q, K, V projections for the whole batch (plus qwen2's biases).
-    matmul(l.wq, xb, n, q_.data(), mm, nt);
-    matmul(l.wk, xb, n, k_.data(), mm, nt);
-    matmul(l.wv, xb, n, v_.data(), mm, nt);
-    for (int t = 0; t < n; ++t) {
-      if (l.bq.present()) add(q_.data() + size_t(t) * n_q, l.bq.f32(), c.n_embd_q());
-      if (l.bk.present()) add(k_.data() + size_t(t) * n_k, l.bk.f32(), c.n_embd_k());
-      if (l.bv.present()) add(v_.data() + size_t(t) * n_v, l.bv.f32(), c.n_embd_v());
-    }
-
-    // RoPE on queries and keys, then append keys and values to the cache at their positions.
-    for (int t = 0; t < n; ++t) {
-      const float* cs = rope_cs_.data() + size_t(t) * c.n_rot;
-      rope_apply(q_.data() + size_t(t) * n_q, c.n_head, c.head_dim, rope_, cs);
-      rope_apply(k_.data() + size_t(t) * n_k, c.n_head_kv, c.head_dim, rope_, cs);
-      cache_.store(il, pos0 + t, k_.data() + size_t(t) * n_k, v_.data() + size_t(t) * n_v);
-    }
-
-    // Causal attention: token t sees positions 0..pos0+t; query head h reads KV head h/group.
-#pragma omp parallel for collapse(2) schedule(static) num_threads(nt) if (nt > 1)
-    for (int t = 0; t < n; ++t) {
-      for (int h = 0; h < c.n_head; ++h) {
-        attend_head(cache_, il, pos0 + t + 1, q_.data() + size_t(t) * n_q + size_t(h) * c.head_dim, h / group, kq_scale,
-                    att_.data() + size_t(t) * n_o + size_t(h) * c.head_dim_v,
-                    attn_scratch_[size_t(omp_get_thread_num())]);
+    // Attention input: the previous layer's FFN residual, then RMSNorm scaled by attn_norm.
+    for_token_ranges(n, nt, par, [&](int t0, int t1) {
+      for (int t = t0; t < t1; ++t) {
+        if (il > 0) ops.add(x + size_t(t) * n_e, xo + size_t(t) * n_e, c.n_embd);
+        ops.rmsnorm(x + size_t(t) * n_e, l.attn_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
       }
+    });
+
+    // Q, K, V projections for the whole batch.
+    matmul(l.wq, xb, n, q, mm, nt);
+    matmul(l.wk, xb, n, k, mm, nt);
+    matmul(l.wv, xb, n, v, mm, nt);
+
+    // One region: biases (qwen2), RoPE and the cache store per token range, then causal attention
+    // over work items (token t sees positions 0..pos0+t; query head h reads KV head h/group).
+    auto prepare = [&](int t0, int t1) {
+      for (int t = t0; t < t1; ++t) {
+        float* qt = q + size_t(t) * n_q;
+        float* kt = k + size_t(t) * n_k;
+        if (l.bq.present()) ops.add(qt, l.bq.f32(), c.n_embd_q());
+        if (l.bk.present()) ops.add(kt, l.bk.f32(), c.n_embd_k());
+        if (l.bv.present()) ops.add(v + size_t(t) * n_v, l.bv.f32(), c.n_embd_v());
+        const float* cs = rope_cs_.data() + size_t(t) * c.n_rot;
+        ops.rope_apply(qt, c.n_head, c.head_dim, rope_, cs);
+        ops.rope_apply(kt, c.n_head_kv, c.head_dim, rope_, cs);
+      }
+      if (t0 < t1) cache_.store(il, pos0 + t0, t1 - t0, k + size_t(t0) * n_k, v + size_t(t0) * n_v);
+    };
+    if (par || par_attn) {
+#pragma omp parallel num_threads(nt)
+      {
+        const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+        if (par) {
+          prepare(int(int64_t(n) * tid / nth), int(int64_t(n) * (tid + 1) / nth));
+        } else {
+#pragma omp single
+          prepare(0, n);
+        }
+#pragma omp barrier
+        AttentionScratch& scratch = attn_scratch_[size_t(tid)];
+        if (par_attn) {
+#pragma omp for schedule(dynamic, 1) nowait
+          for (int it = 0; it < n_items; ++it) attn.run_item(it, scratch);
+        } else {
+#pragma omp single nowait
+          for (int it = 0; it < n_items; ++it) attn.run_item(it, scratch);
+        }
+      }
+    } else {
+      prepare(0, n);
+      for (int it = 0; it < n_items; ++it) attn.run_item(it, attn_scratch_[0]);
     }
 
-    // Output projection and residual.
+    // Output projection; its bias and the residual, then RMSNorm scaled by ffn_norm.
     matmul(l.wo, att_.data(), n, xo, mm, nt);
-    for (int t = 0; t < n; ++t) {
-      if (l.bo.present()) add(xo + size_t(t) * n_e, l.bo.f32(), c.n_embd);
-      add(x + size_t(t) * n_e, xo + size_t(t) * n_e, c.n_embd);
-    }
+    for_token_ranges(n, nt, par, [&](int t0, int t1) {
+      for (int t = t0; t < t1; ++t) {
+        float* xt = x + size_t(t) * n_e;
+        if (l.bo.present()) ops.add(xo + size_t(t) * n_e, l.bo.f32(), c.n_embd);
+        ops.add(xt, xo + size_t(t) * n_e, c.n_embd);
+        ops.rmsnorm(xt, l.ffn_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
+      }
+    });
 
-    // Feed-forward input: RMSNorm scaled by ffn_norm.
-    for (int t = 0; t < n; ++t)
-      rmsnorm(x + size_t(t) * n_e, l.ffn_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
-
-    // SwiGLU: silu(gate) · up, then the down projection and residual.
+    // SwiGLU: silu(gate) · up, then the down projection (its residual joins the next block).
     matmul(l.w_gate, xb, n, hb_.data(), mm, nt);
     matmul(l.w_up, xb, n, hb2_.data(), mm, nt);
-    silu_mul(hb_.data(), hb2_.data(), n * c.n_ff);
+    for_token_ranges(n, nt, par, [&](int t0, int t1) {
+      for (int t = t0; t < t1; ++t) ops.silu_mul(hb_.data() + size_t(t) * n_f, hb2_.data() + size_t(t) * n_f, c.n_ff);
+    });
     matmul(l.w_down, hb_.data(), n, xo, mm, nt);
-    add(x, xo, n * c.n_embd);
   }
 
-  // Final norm and the vocabulary projection, only for the tokens whose logits are kept.
+  // The last residual, the final norm and the vocabulary projection, only for the kept tokens.
   if (out_from >= n) return;
-  for (int t = out_from; t < n; ++t)
-    rmsnorm(x + size_t(t) * n_e, w.output_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
+  for_token_ranges(n - out_from, nt, n - out_from >= kParallelTokens, [&](int t0, int t1) {
+    for (int t = out_from + t0; t < out_from + t1; ++t) {
+      ops.add(x + size_t(t) * n_e, xo + size_t(t) * n_e, c.n_embd);
+      ops.rmsnorm(x + size_t(t) * n_e, w.output_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
+    }
+  });
   matmul(w.output, xb + size_t(out_from) * n_e, n - out_from, out, mm, nt);
 }
 

@@ -1,10 +1,13 @@
-// Tests for runtime/ops: each op against its textbook formula in double.
+// Tests for runtime/ops: each op against its textbook formula in double, and every ISA's build against the references.
 #include "runtime/ops.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 #include <vector>
+
+#include "runtime/ops_kernels.h"
 
 namespace {
 
@@ -113,4 +116,135 @@ TEST_CASE("ops: softmax, silu_mul, add", "[model]") {
   std::vector<float> a = {1.0f, 2.0f}, b = {0.5f, -4.0f};
   kq::add(a.data(), b.data(), 2);
   CHECK(a == std::vector<float>{1.5f, -2.0f});
+}
+
+namespace {
+
+// ulp-relative closeness: |a − b| ≤ rel·|b| + abs.
+bool near(float a, float b, double rel, double abs) {
+  return std::fabs(double(a) - double(b)) <= rel * std::fabs(double(b)) + abs;
+}
+
+// Every ISA level of this build and CPU, the references included.
+std::vector<const kq::OpsKernels*> ops_levels() {
+  std::vector<const kq::OpsKernels*> out;
+  for (const kq::Isa isa : {kq::Isa::kScalar, kq::Isa::kAvx2, kq::Isa::kAvx512, kq::Isa::kNeon})
+    if (const kq::OpsKernels* t = kq::ops_kernels_for(isa)) out.push_back(t);
+  return out;
+}
+
+// Lengths around the vector widths (4, 8, 16 floats) and a model-sized row with a ragged tail.
+const int kLengths[] = {1, 3, 8, 15, 16, 17, 33, 64, 100, 2048 + 13};
+
+}  // namespace
+
+TEST_CASE("ops: the selected table is one of the levels", "[model]") {
+  const auto levels = ops_levels();
+  REQUIRE(levels.size() >= 1);
+  CHECK(std::find(levels.begin(), levels.end(), &kq::ops_kernels()) != levels.end());
+  CHECK(kq::ops_kernels_for(kq::Isa::kScalar)->rmsnorm == &kq::rmsnorm_reference);
+}
+
+TEST_CASE("ops: vector rmsnorm matches the double-sum reference", "[model]") {
+  for (const kq::OpsKernels* k : ops_levels()) {
+    for (const int n : kLengths) {
+      INFO(k->name << " n=" << n);
+      // Large dynamic range: the squares differ by up to ~1e8, where a plain float sum would lose bits.
+      auto x = random_vector(n, 11 + uint32_t(n), 1.0f);
+      for (int i = 0; i < n; i += 5) x[size_t(i)] *= 1e4f;
+      const auto w = random_vector(n, 12);
+      std::vector<float> ref(static_cast<size_t>(n)), out(static_cast<size_t>(n));
+      kq::rmsnorm_reference(x.data(), w.data(), ref.data(), n, 1e-6f);
+      k->rmsnorm(x.data(), w.data(), out.data(), n, 1e-6f);
+      // The compensated float sum is within ~2^-23 of the double sum, so the float mean is at most
+      // 1 ulp off, the scale at most 1 ulp, and each output (two roundings) within 4 ulp.
+      for (int i = 0; i < n; ++i) CHECK(near(out[size_t(i)], ref[size_t(i)], 0x1p-21, 0.0));
+      std::vector<float> y = x;
+      k->rmsnorm(y.data(), w.data(), y.data(), n, 1e-6f);
+      CHECK(y == out);  // in place
+    }
+  }
+}
+
+TEST_CASE("ops: vector RoPE is bit-identical to the reference", "[model]") {
+  const std::vector<float> factors(64, 1.7f);
+  for (const kq::OpsKernels* k : ops_levels()) {
+    for (const kq::RopeType type : {kq::RopeType::kNorm, kq::RopeType::kNeox}) {
+      for (const int head_dim : {64, 128, 24}) {
+        for (const int n_rot : {head_dim, head_dim / 2 + (head_dim / 2) % 2, 12}) {
+          INFO(k->name << " type=" << int(type) << " head_dim=" << head_dim << " n_rot=" << n_rot);
+          kq::RopeParams p;
+          p.n_rot = n_rot;
+          p.freq_base = 500000.0f;
+          p.type = type;
+          p.freq_factors = n_rot == 12 ? factors.data() : nullptr;
+          std::vector<float> cs(static_cast<size_t>(n_rot));
+          kq::rope_angles(4093, p, cs.data());
+          const auto x = random_vector(5 * head_dim, 13, 2.0f);
+          std::vector<float> ref = x, out = x;
+          kq::rope_apply_reference(ref.data(), 5, head_dim, p, cs.data());
+          k->rope_apply(out.data(), 5, head_dim, p, cs.data());
+          // Both round a·c and b·s before the add: the same floats, not merely close ones.
+          CHECK(out == ref);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("ops: vector softmax matches the reference", "[model]") {
+  for (const kq::OpsKernels* k : ops_levels()) {
+    for (const int n : kLengths) {
+      INFO(k->name << " n=" << n);
+      auto x = random_vector(n, 21 + uint32_t(n), 8.0f);
+      if (n > 3) x[2] = -INFINITY;  // masked
+      if (n > 40) x[40] = -200.0f;  // exp underflows (to 0 or a denormal)
+      std::vector<float> ref = x, out = x;
+      kq::softmax_reference(ref.data(), n);
+      k->softmax(out.data(), n);
+      // Vector exp within 2 ulp of std::exp, the sums within 2^-23 of each other, two roundings:
+      // at most ~6 ulp apart (2^-21 relative); the margin covers denormals flushed to zero.
+      double total = 0;
+      for (int i = 0; i < n; ++i) {
+        CHECK(near(out[size_t(i)], ref[size_t(i)], 0x1p-21, 1e-37));
+        total += out[size_t(i)];
+      }
+      if (n > 3) CHECK(out[2] == 0.0f);
+      CHECK(total == Approx(1.0).epsilon(1e-6));
+    }
+  }
+}
+
+TEST_CASE("ops: vector silu_mul, add, scale and axpy match the references", "[model]") {
+  for (const kq::OpsKernels* k : ops_levels()) {
+    for (const int n : kLengths) {
+      INFO(k->name << " n=" << n);
+      auto g = random_vector(n, 31 + uint32_t(n), 6.0f);
+      if (n > 10) g[3] = 120.0f, g[9] = -120.0f;  // e^-g overflows: silu → -0
+      const auto u = random_vector(n, 32);
+      std::vector<float> ref = g, out = g;
+      kq::silu_mul_reference(ref.data(), u.data(), n);
+      k->silu_mul(out.data(), u.data(), n);
+      // exp within 2 ulp, then 1 + e, the division and the product: within ~5 ulp.
+      for (int i = 0; i < n; ++i) CHECK(near(out[size_t(i)], ref[size_t(i)], 0x1p-21, 1e-37));
+
+      const auto y = random_vector(n, 33);
+      std::vector<float> a = g, b = g;
+      kq::add_reference(a.data(), y.data(), n);
+      k->add(b.data(), y.data(), n);
+      CHECK(a == b);
+      kq::scale_reference(a.data(), n, 0.37f);
+      k->scale(b.data(), n, 0.37f);
+      CHECK(a == b);
+      // axpy may fuse: it differs from the two-rounding reference by at most half an ulp of a·x
+      // plus half an ulp of the result.
+      kq::axpy_reference(a.data(), -1.3f, y.data(), n);
+      std::vector<float> c = b;
+      k->axpy(c.data(), -1.3f, y.data(), n);
+      for (int i = 0; i < n; ++i) {
+        const double bound = 0x1p-24 * (1.3 * std::fabs(double(y[size_t(i)])) + std::fabs(double(a[size_t(i)]))) * 2;
+        CHECK(std::fabs(double(c[size_t(i)]) - double(a[size_t(i)])) <= bound);
+      }
+    }
+  }
 }

@@ -65,7 +65,7 @@ KQ_AVX2_INLINE void dot_offset(const LevelRow& w, const ActQ8_0Offset<kOffset>& 
 struct Q4_0K {
   using WBlock = BlockQ4_0;
   using ABlock = BlockQ8_0;
-  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2;
+  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   using Row = LevelRow;
   using Act = ActQ8_0Offset<8>;
   using Acc = __m256;
@@ -76,10 +76,67 @@ struct Q4_0K {
   static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc); }
 };
 
+// Q4_0 two blocks at a time: one 256-bit register holds both blocks' 16 quant bytes, so the low
+// nibbles of both blocks share one AND and the high nibbles one shift; the activation pair is
+// regrouped to match ([y0 0..15 | y1 0..15] and [y0 16..31 | y1 16..31]) once for all rows, and
+// one conversion and FMA cover both blocks. A row with an odd block count ends with Q4_0K's step.
+struct Q4_0x2 {
+  BlockQ4_0 b[2];
+};
+struct Q8_0x2 {
+  BlockQ8_0 b[2];
+};
+static_assert(sizeof(Q4_0x2) == 36 && sizeof(Q8_0x2) == 68, "block pairs are packed");
+
+// [d0 ×4 | d1 ×4] as floats.
+KQ_AVX2_INLINE __m256 f16_pair(uint16_t d0, uint16_t d1) {
+  return _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm_set1_epi16(short(d0)), _mm_set1_epi16(short(d1))));
+}
+
+struct Q4_0PairK {
+  using WBlock = Q4_0x2;
+  using ABlock = Q8_0x2;
+  static constexpr int kBlock = 64, kRows1 = 4, kRowsN = 2;
+  static constexpr int kTail = 32, kTailWBytes = sizeof(BlockQ4_0), kTailABytes = sizeof(BlockQ8_0);
+  struct Row {
+    __m256i lo, hi;  // [block 0 elements 0..15 | block 1 elements 0..15], then elements 16..31
+    __m256 d;
+  };
+  struct Act {
+    __m256i lo, hi, off;  // off: 8·(pair sums of lo + pair sums of hi)
+    __m256 d;
+  };
+  using Acc = __m256;
+  static KQ_AVX2_INLINE Row load_row(const WBlock& b) {
+    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(b.b[0].qs)), load128(b.b[1].qs), 1);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    return {_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), f16_pair(b.b[0].d, b.b[1].d)};
+  }
+  static KQ_AVX2_INLINE Act load_act(const ABlock& b) {
+    const __m256i y0 = load256(b.b[0].qs), y1 = load256(b.b[1].qs);
+    const __m256i lo = _mm256_permute2x128_si256(y0, y1, 0x20), hi = _mm256_permute2x128_si256(y0, y1, 0x31);
+    const __m256i eight = _mm256_set1_epi8(8);
+    const __m256i off = _mm256_add_epi16(_mm256_maddubs_epi16(eight, lo), _mm256_maddubs_epi16(eight, hi));
+    return {lo, hi, off, f16_pair(b.b[0].d, b.b[1].d)};
+  }
+  static KQ_AVX2_INLINE void dot(const Row& w, const Act& a, Acc& acc) {
+    // Each maddubs pair is within ±3840 and off within ±4096: the int16 sum cannot overflow.
+    const __m256i p = _mm256_sub_epi16(
+        _mm256_add_epi16(_mm256_maddubs_epi16(w.lo, a.lo), _mm256_maddubs_epi16(w.hi, a.hi)), a.off);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(w.d, a.d), _mm256_cvtepi32_ps(sum_pairs(p)), acc);
+  }
+  static KQ_AVX2_INLINE void tail(const uint8_t* w, const uint8_t* a, Acc& acc) {
+    Q4_0K::dot(Q4_0K::load_row(*reinterpret_cast<const BlockQ4_0*>(w)),
+               Q4_0K::load_act(*reinterpret_cast<const BlockQ8_0*>(a)), acc);
+  }
+  static KQ_AVX2_INLINE Acc zero() { return _mm256_setzero_ps(); }
+  static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc); }
+};
+
 struct Q5_0K {
   using WBlock = BlockQ5_0;
   using ABlock = BlockQ8_0;
-  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2;
+  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   using Row = LevelRow;
   using Act = ActQ8_0Offset<16>;
   using Acc = __m256;
@@ -111,7 +168,7 @@ KQ_AVX2_INLINE void dot_min(const MinRow& w, const ActQ8_1& a, AccMin& acc) {
 struct Q4_1K {
   using WBlock = BlockQ4_1;
   using ABlock = BlockQ8_1;
-  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2;
+  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   using Row = MinRow;
   using Act = ActQ8_1;
   using Acc = AccMin;
@@ -125,7 +182,7 @@ struct Q4_1K {
 struct Q5_1K {
   using WBlock = BlockQ5_1;
   using ABlock = BlockQ8_1;
-  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2;
+  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   using Row = MinRow;
   using Act = ActQ8_1;
   using Acc = AccMin;
@@ -143,7 +200,7 @@ struct Q5_1K {
 struct Q8_0K {
   using WBlock = BlockQ8_0;
   using ABlock = BlockQ8_0;
-  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2;
+  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     __m256i ax, x;
     __m256 d;
@@ -171,7 +228,7 @@ struct Q8_0K {
 struct IQ4_NLK {
   using WBlock = BlockIQ4NL;
   using ABlock = BlockQ8_0;
-  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2;
+  static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     __m256i v;  // signed table values in element order
     __m256 d;
@@ -200,7 +257,7 @@ struct IQ4_NLK {
 }  // namespace
 
 void fill_legacy(KernelTable& t) {
-  install<Q4_0K>(t, QType::Q4_0);
+  install<Q4_0PairK>(t, QType::Q4_0);
   install<Q4_1K>(t, QType::Q4_1);
   install<Q5_0K>(t, QType::Q5_0);
   install<Q5_1K>(t, QType::Q5_1);

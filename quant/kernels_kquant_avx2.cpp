@@ -118,7 +118,7 @@ KQ_AVX2_INLINE float finish_min(const AccMin& acc) {
 struct Q4_KK {
   using WBlock = BlockQ4K;
   using ABlock = BlockQ8K;
-  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1;
+  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     const uint8_t* qs;
     ScaleMinRow s;
@@ -148,7 +148,7 @@ struct Q4_KK {
 struct Q5_KK {
   using WBlock = BlockQ5K;
   using ABlock = BlockQ8K;
-  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1;
+  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     const uint8_t* qs;
     const uint8_t* qh;
@@ -187,7 +187,7 @@ struct Q5_KK {
 struct Q6_KK {
   using WBlock = BlockQ6K;
   using ABlock = BlockQ8K;
-  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1;
+  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     const uint8_t* ql;
     const uint8_t* qh;
@@ -231,7 +231,7 @@ struct Q6_KK {
 struct Q3_KK {
   using WBlock = BlockQ3K;
   using ABlock = BlockQ8K;
-  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1;
+  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     const uint8_t* qs;
     const uint8_t* hmask;
@@ -281,7 +281,7 @@ struct Q3_KK {
 struct Q2_KK {
   using WBlock = BlockQ2K;
   using ABlock = BlockQ8K;
-  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1;
+  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     const uint8_t* qs;
     Scales16 s;     // 4-bit scales
@@ -326,7 +326,7 @@ struct Q2_KK {
 struct IQ4_XSK {
   using WBlock = BlockIQ4XS;
   using ABlock = BlockQ8K;
-  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1;
+  static constexpr int kBlock = 256, kRows1 = 2, kRowsN = 1, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     const uint8_t* qs;
     __m256i sc;  // [ls0-32 .. ls7-32 | same] int16

@@ -53,13 +53,16 @@ KQ_AVX2_INLINE __m256i nibbles_lo_hi(__m128i x) {
 //   Act  load_act(const ABlock&)   per token and block: activation values shared by the rows
 //   void dot(const Row&, const Act&, Acc&)   adds one block's product to a (row, token) accumulator
 //   Acc zero(); float finish(const Acc&)
+//   kTail, tail(w, a, Acc&)   when kTail > 0: a row may end in (k % kBlock) / kTail smaller units
+//                             (e.g. one 32-element block after pairs of blocks), done by tail()
 // Every (row, token) pair runs the same sequence of operations whatever R and T are, so a row's
 // result does not depend on its place in a tile, the tile's size or the thread count.
 template <class K, int R, int T>
-KQ_AVX2_INLINE void run_group(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
+KQ_AVX2_INLINE void run_group(int64_t k, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
                               float* y, size_t ldy) {
   using WB = typename K::WBlock;
   using AB = typename K::ABlock;
+  const int64_t nb = k / K::kBlock;
   typename K::Acc acc[R][T];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
@@ -76,6 +79,16 @@ KQ_AVX2_INLINE void run_group(int64_t nb, const uint8_t* w, size_t w_stride, con
       for (int r = 0; r < R; ++r) K::dot(row[r], act, acc[r][t]);
     }
   }
+  if constexpr (K::kTail > 0) {
+    for (int64_t u = 0; u < (k - nb * K::kBlock) / K::kTail; ++u) {
+      const size_t wo = size_t(nb) * sizeof(WB) + size_t(u) * K::kTailWBytes;
+      const size_t ao = size_t(nb) * sizeof(AB) + size_t(u) * K::kTailABytes;
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) K::tail(w + size_t(r) * w_stride + wo, a + size_t(t) * a_stride + ao, acc[r][t]);
+    }
+  }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
@@ -85,13 +98,12 @@ KQ_AVX2_INLINE void run_group(int64_t nb, const uint8_t* w, size_t w_stride, con
 // All rows of a tile for tokens [tok, tok + T): groups of R rows, then single rows.
 template <class K, int R, int T>
 void run_rows(const MatmulTile& t, int64_t r0, int64_t r1, int tok) {
-  const int64_t nb = t.k / K::kBlock;
   const uint8_t* a = t.act + size_t(tok) * t.act_stride;
   float* y = t.y + size_t(tok) * t.ldy;
   int64_t r = r0;
   for (; r + R <= r1; r += R)
-    run_group<K, R, T>(nb, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
-  for (; r < r1; ++r) run_group<K, 1, T>(nb, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
+    run_group<K, R, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
+  for (; r < r1; ++r) run_group<K, 1, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
 }
 
 // mul_rows: rows in slabs small enough to stay in L1/L2 while every token chunk (up to 4 tokens
@@ -116,7 +128,7 @@ void mul_rows(const MatmulTile& t) {
 template <class K>
 float vec_dot(int64_t n, const void* x, const void* y) {
   float out;
-  run_group<K, 1, 1>(n / K::kBlock, static_cast<const uint8_t*>(x), 0, static_cast<const uint8_t*>(y), 0, &out, 0);
+  run_group<K, 1, 1>(n, static_cast<const uint8_t*>(x), 0, static_cast<const uint8_t*>(y), 0, &out, 0);
   return out;
 }
 

@@ -5,9 +5,10 @@
 // `vpdpbusd` for every token. Activations are the unsigned operand: each token's int8 row is
 // re-biased to a+128 once per token block, and the bias (128 · Σ w over a sub-block) is taken off
 // through the accumulator's initial value, so every integer sum equals the scalar reference's.
-// GCC 12 reports its own _mm512_undefined_ps idiom (used by _mm512_cvtepi32_ps) as maybe-uninitialized.
+// GCC 12 reports its own _mm512_undefined_* idiom (cvtepi32_ps, gathers) as (maybe-)uninitialized.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
@@ -67,29 +68,36 @@ struct SuperLayout {
   static size_t scratch(int64_t k) { return panel_bytes(k) + kTok * act_stride(k) + kAlign; }
 };
 
-// Unpacks row r (0..15) of a micro-tile into its lane of every super-block's panel.
+// Unpacks one super-block of up to 16 rows into the block's panel p: each row into a staging
+// array first (plain contiguous stores), then one gather per 4 columns builds the 16-row vector.
 template <class Block>
-void pack_super_row(const Block* row, int64_t nsb, int r, uint8_t* panel) {
+void pack_super_block(const Block* const* rows, int n, int64_t sb, uint8_t* p) {
   using L = SuperLayout<Block>;
-  SuperLevels lv;
-  for (int64_t sb = 0; sb < nsb; ++sb) {
-    uint8_t* p = panel + size_t(sb) * L::kStride;
-    gemm::unpack_super(row[sb], lv);
-    for (int c = 0; c < 64; ++c) std::memcpy(p + L::kW + 64 * c + 4 * r, lv.w + 4 * c, 4);
-    int32_t init = 0;
-    for (int g = 0; g < L::kGroups; ++g) {
-      int32_t sum_w = 0;
-      for (int e = 0; e < L::kGroup; ++e) sum_w += lv.w[g * L::kGroup + e];
-      init -= 128 * lv.sc[g] * sum_w;  // removes the +128 activation bias
-      std::memcpy(p + L::kSc + 64 * g + 4 * r, &lv.sc[g], 4);
+  alignas(64) SuperLevels lv[kLanes];
+  for (int r = 0; r < n; ++r) gemm::unpack_super(rows[r][sb], lv[r]);
+  for (int r = n; r < kLanes; ++r) lv[r] = SuperLevels{};
+  const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                 _mm512_set1_epi32(int(sizeof(SuperLevels))));
+  constexpr int kSteps = L::kGroup / 4;
+  __m512i init = _mm512_setzero_si512();
+  for (int g = 0; g < L::kGroups; ++g) {
+    __m512i sum_w = _mm512_setzero_si512();
+    for (int c = g * kSteps; c < (g + 1) * kSteps; ++c) {
+      const __m512i w = _mm512_i32gather_epi32(row_offsets, lv[0].w + 4 * c, 1);
+      _mm512_store_si512(p + L::kW + 64 * c, w);
+      sum_w = _mm512_dpbusd_epi32(sum_w, _mm512_set1_epi8(1), w);
     }
-    std::memcpy(p + L::kInit + 4 * r, &init, 4);
-    std::memcpy(p + L::kD + 4 * r, &lv.d, 4);
-    if constexpr (L::kMin) {
-      for (int q = 0; q < L::kPairs; ++q) std::memcpy(p + L::kMins + 64 * q + 4 * r, &lv.m[2 * q], 4);
-      const float neg_dmin = -lv.dmin;
-      std::memcpy(p + L::kDmin + 4 * r, &neg_dmin, 4);
-    }
+    const __m512i sc = _mm512_i32gather_epi32(row_offsets, &lv[0].sc[g], 1);
+    _mm512_store_si512(p + L::kSc + 64 * g, sc);
+    init = _mm512_sub_epi32(init, _mm512_mullo_epi32(sc, sum_w));
+  }
+  _mm512_store_si512(p + L::kInit, _mm512_slli_epi32(init, 7));  // removes the +128 activation bias
+  _mm512_store_ps(p + L::kD, _mm512_i32gather_ps(row_offsets, &lv[0].d, 1));
+  if constexpr (L::kMin) {
+    for (int q = 0; q < L::kPairs; ++q)
+      _mm512_store_si512(p + L::kMins + 64 * q, _mm512_i32gather_epi32(row_offsets, &lv[0].m[2 * q], 1));
+    const __m512 dmin = _mm512_i32gather_ps(row_offsets, &lv[0].dmin, 1);
+    _mm512_store_ps(p + L::kDmin, _mm512_sub_ps(_mm512_setzero_ps(), dmin));
   }
 }
 
@@ -194,9 +202,11 @@ void gemm_super_rows(const MatmulTile& t) {
   const size_t as = L::act_stride(t.k);
   for (int64_t m = 0; m < n_micro; ++m) {
     uint8_t* mp = panel + size_t(m) * micro_bytes;
-    std::memset(mp, 0, micro_bytes);  // rows past the end stay zero (their lanes are not stored)
-    for (int r = 0; r < kLanes && m * kLanes + r < t.n_rows; ++r)
-      pack_super_row(reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride), nsb, r, mp);
+    const int n = int(std::min<int64_t>(kLanes, t.n_rows - m * kLanes));
+    const Block* rows[kLanes];
+    for (int r = 0; r < n; ++r) rows[r] = reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride);
+    // Block-major, so one block's panel (a few KiB) stays in L1; missing rows get zero lanes.
+    for (int64_t sb = 0; sb < nsb; ++sb) pack_super_block(rows, n, sb, mp + size_t(sb) * L::kStride);
   }
   for (int t0 = 0; t0 < t.n_tok; t0 += kTok) {
     const int nt = std::min(kTok, t.n_tok - t0);
@@ -234,20 +244,22 @@ struct LegacyLayout {
 };
 
 template <class Block>
-void pack_legacy_row(const Block* row, int64_t nb, int r, uint8_t* panel) {
+void pack_legacy_block(const Block* const* rows, int n, int64_t b, uint8_t* p) {
   using L = LegacyLayout<Block>;
-  LegacyLevels lv;
-  for (int64_t b = 0; b < nb; ++b) {
-    uint8_t* p = panel + size_t(b) * L::kStride;
-    gemm::unpack_legacy(row[b], lv);
-    int32_t sum_w = 0;
-    for (int c = 0; c < 8; ++c) std::memcpy(p + L::kW + 64 * c + 4 * r, lv.w + 4 * c, 4);
-    for (int e = 0; e < 32; ++e) sum_w += lv.w[e];
-    const int32_t init = -128 * sum_w;
-    std::memcpy(p + L::kInit + 4 * r, &init, 4);
-    std::memcpy(p + L::kD + 4 * r, &lv.d, 4);
-    if constexpr (L::kMin) std::memcpy(p + L::kM + 4 * r, &lv.m, 4);
+  alignas(64) LegacyLevels lv[kLanes];
+  for (int r = 0; r < n; ++r) gemm::unpack_legacy(rows[r][b], lv[r]);
+  for (int r = n; r < kLanes; ++r) lv[r] = LegacyLevels{};
+  const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                 _mm512_set1_epi32(int(sizeof(LegacyLevels))));
+  __m512i sum_w = _mm512_setzero_si512();
+  for (int c = 0; c < 8; ++c) {
+    const __m512i w = _mm512_i32gather_epi32(row_offsets, lv[0].w + 4 * c, 1);
+    _mm512_store_si512(p + L::kW + 64 * c, w);
+    sum_w = _mm512_dpbusd_epi32(sum_w, _mm512_set1_epi8(1), w);  // Σ w per row
   }
+  _mm512_store_si512(p + L::kInit, _mm512_mullo_epi32(sum_w, _mm512_set1_epi32(-128)));
+  _mm512_store_ps(p + L::kD, _mm512_i32gather_ps(row_offsets, &lv[0].d, 1));
+  if constexpr (L::kMin) _mm512_store_ps(p + L::kM, _mm512_i32gather_ps(row_offsets, &lv[0].m, 1));
 }
 
 template <class Block>
@@ -326,9 +338,10 @@ void gemm_legacy_rows(const MatmulTile& t) {
   const size_t as = L::act_stride(t.k);
   for (int64_t m = 0; m < n_micro; ++m) {
     uint8_t* mp = panel + size_t(m) * micro_bytes;
-    std::memset(mp, 0, micro_bytes);
-    for (int r = 0; r < kLanes && m * kLanes + r < t.n_rows; ++r)
-      pack_legacy_row(reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride), nb, r, mp);
+    const int n = int(std::min<int64_t>(kLanes, t.n_rows - m * kLanes));
+    const Block* rows[kLanes];
+    for (int r = 0; r < n; ++r) rows[r] = reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride);
+    for (int64_t b = 0; b < nb; ++b) pack_legacy_block(rows, n, b, mp + size_t(b) * L::kStride);
   }
   for (int t0 = 0; t0 < t.n_tok; t0 += kTok) {
     const int nt = std::min(kTok, t.n_tok - t0);

@@ -239,7 +239,8 @@ TEST_CASE("gemm throughput", "[.bench]") {
     if (!kern.gemm) continue;
     if (only && !std::string(only).empty() && std::string(only).find(type_name(type)) == std::string::npos) continue;
     const int64_t k = 2048;
-    const int rows = 8192, toks = 512, distinct = 64;
+    const int rows = 8192, distinct = 64;
+    const int toks = std::getenv("KQ_BENCH_TOKS") ? std::atoi(std::getenv("KQ_BENCH_TOKS")) : 512;
     const Problem p(type, k, distinct, 1, 7);
     const TypeTraits& tt = type_traits(type);
     std::vector<uint8_t> w(p.w_row * size_t(rows));
@@ -279,7 +280,7 @@ TEST_CASE("gemm throughput", "[.bench]") {
       best = std::min(best, cpu_now() - t0);
     }
     const double gop = 2.0 * double(k) * rows * toks / 1e9;
-    std::printf("%-7s %-22s %7.1f GOP/s (%.3f s thread CPU, best of 5)\n", type_name(type), kern.gemm_name, gop / best, best);
+    std::printf("%-7s %-22s n_tok %d: %7.1f GOP/s (%.3f s thread CPU, best of 5)\n", type_name(type), kern.gemm_name, toks, gop / best, best);
   }
 }
 

@@ -41,6 +41,69 @@ inline int32_t load_i32(const void* p) {
   return v;
 }
 
+// SIMD unpackers for the most used types; the others use gemm_pack.h's portable ones.
+inline __m256i low_nibbles(__m256i q) { return _mm256_and_si256(q, _mm256_set1_epi8(0x0F)); }
+inline __m256i high_nibbles(__m256i q) { return _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F)); }
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline void store256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+
+template <class Block>
+inline void unpack_super_fast(const Block& b, SuperLevels& out) {
+  gemm::unpack_super(b, out);
+}
+
+template <>
+inline void unpack_super_fast(const BlockQ4K& b, SuperLevels& out) {
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = load256(b.qs + 32 * c);
+    store256(out.w + 64 * c, low_nibbles(q));
+    store256(out.w + 64 * c + 32, high_nibbles(q));
+  }
+  gemm::scales_mins_k4(b.scales, out);
+  out.d = _cvtsh_ss(b.d);
+  out.dmin = _cvtsh_ss(b.dmin);
+}
+
+template <>
+inline void unpack_super_fast(const BlockQ6K& b, SuperLevels& out) {
+  const __m256i m30 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32), qh = load256(b.qh + 32 * h);
+    // Element 128h + 32k + l: low nibble of ql0/ql1 (k = 0, 1) or high nibble (k = 2, 3), bits 2k.. of qh on top.
+    const __m256i hi0 = _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30);
+    const __m256i hi1 = _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30);
+    const __m256i hi2 = _mm256_and_si256(qh, m30);
+    const __m256i hi3 = _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30);
+    int8_t* w = out.w + 128 * h;
+    store256(w, _mm256_sub_epi8(_mm256_or_si256(low_nibbles(ql0), hi0), off));
+    store256(w + 32, _mm256_sub_epi8(_mm256_or_si256(low_nibbles(ql1), hi1), off));
+    store256(w + 64, _mm256_sub_epi8(_mm256_or_si256(high_nibbles(ql0), hi2), off));
+    store256(w + 96, _mm256_sub_epi8(_mm256_or_si256(high_nibbles(ql1), hi3), off));
+  }
+  _mm512_storeu_si512(out.sc, _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales))));
+  out.d = _cvtsh_ss(b.d);
+}
+
+template <class Block>
+inline void unpack_legacy_fast(const Block& b, LegacyLevels& out) {
+  gemm::unpack_legacy(b, out);
+}
+
+template <>
+inline void unpack_legacy_fast(const BlockQ4_0& b, LegacyLevels& out) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0F));
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0F));
+  store256(out.w, _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8)));
+  out.d = _cvtsh_ss(b.d);
+}
+
+template <>
+inline void unpack_legacy_fast(const BlockQ8_0& b, LegacyLevels& out) {
+  store256(out.w, load256(b.qs));
+  out.d = _cvtsh_ss(b.d);
+}
+
 // ---------------------------------------------------------------------------------------------
 // K-quants: 256-element super-blocks, integer sub-scales, Q8_K activations.
 
@@ -74,7 +137,7 @@ template <class Block>
 void pack_super_block(const Block* const* rows, int n, int64_t sb, uint8_t* p) {
   using L = SuperLayout<Block>;
   alignas(64) SuperLevels lv[kLanes];
-  for (int r = 0; r < n; ++r) gemm::unpack_super(rows[r][sb], lv[r]);
+  for (int r = 0; r < n; ++r) unpack_super_fast(rows[r][sb], lv[r]);
   for (int r = n; r < kLanes; ++r) lv[r] = SuperLevels{};
   const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                  _mm512_set1_epi32(int(sizeof(SuperLevels))));
@@ -247,7 +310,7 @@ template <class Block>
 void pack_legacy_block(const Block* const* rows, int n, int64_t b, uint8_t* p) {
   using L = LegacyLayout<Block>;
   alignas(64) LegacyLevels lv[kLanes];
-  for (int r = 0; r < n; ++r) gemm::unpack_legacy(rows[r][b], lv[r]);
+  for (int r = 0; r < n; ++r) unpack_legacy_fast(rows[r][b], lv[r]);
   for (int r = n; r < kLanes; ++r) lv[r] = LegacyLevels{};
   const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                  _mm512_set1_epi32(int(sizeof(LegacyLevels))));

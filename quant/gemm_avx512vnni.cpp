@@ -30,7 +30,7 @@ using gemm::SuperLevels;
 
 constexpr int kLanes = 16;      // rows per micro-tile
 constexpr int kTileRows = 64;   // rows per gemm tile (gemm_rows): 4 micro-tiles share a token block
-constexpr int kTok = 8;         // tokens per micro-kernel call (accumulators: 3 zmm per token)
+constexpr int kTok = 6;         // tokens per micro-kernel call (accumulators: 3 zmm per token)
 constexpr size_t kAlign = 64;
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }

@@ -5,9 +5,10 @@
 // `vpdpbusd` for every token. Activations are the unsigned operand: each token's int8 row is
 // re-biased to a+128 once per token block, and the bias (128 · Σ w over a sub-block) is taken off
 // through the accumulator's initial value, so every integer sum equals the scalar reference's.
-// GCC 12 reports its own _mm512_undefined_ps idiom (used by _mm512_cvtepi32_ps) as maybe-uninitialized.
+// GCC 12 reports its own _mm512_undefined_* idiom (cvtepi32_ps, gathers) as (maybe-)uninitialized.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
@@ -29,7 +30,7 @@ using gemm::SuperLevels;
 
 constexpr int kLanes = 16;      // rows per micro-tile
 constexpr int kTileRows = 64;   // rows per gemm tile (gemm_rows): 4 micro-tiles share a token block
-constexpr int kTok = 8;         // tokens per micro-kernel call (accumulators: 3 zmm per token)
+constexpr int kTok = 6;         // tokens per micro-kernel call (accumulators: 3 zmm per token)
 constexpr size_t kAlign = 64;
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
@@ -38,6 +39,186 @@ inline int32_t load_i32(const void* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
   return v;
+}
+
+// SIMD unpackers for the most used types; the others use gemm_pack.h's portable ones.
+inline __m256i low_nibbles(__m256i q) { return _mm256_and_si256(q, _mm256_set1_epi8(0x0F)); }
+inline __m256i high_nibbles(__m256i q) { return _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F)); }
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline void store256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+
+template <class Block>
+inline void unpack_super_fast(const Block& b, SuperLevels& out) {
+  gemm::unpack_super(b, out);
+}
+
+template <>
+inline void unpack_super_fast(const BlockQ4K& b, SuperLevels& out) {
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = load256(b.qs + 32 * c);
+    store256(out.w + 64 * c, low_nibbles(q));
+    store256(out.w + 64 * c + 32, high_nibbles(q));
+  }
+  gemm::scales_mins_k4(b.scales, out);
+  out.d = _cvtsh_ss(b.d);
+  out.dmin = _cvtsh_ss(b.dmin);
+}
+
+template <>
+inline void unpack_super_fast(const BlockQ6K& b, SuperLevels& out) {
+  const __m256i m30 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32), qh = load256(b.qh + 32 * h);
+    // Element 128h + 32k + l: low nibble of ql0/ql1 (k = 0, 1) or high nibble (k = 2, 3), bits 2k.. of qh on top.
+    const __m256i hi0 = _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30);
+    const __m256i hi1 = _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30);
+    const __m256i hi2 = _mm256_and_si256(qh, m30);
+    const __m256i hi3 = _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30);
+    int8_t* w = out.w + 128 * h;
+    store256(w, _mm256_sub_epi8(_mm256_or_si256(low_nibbles(ql0), hi0), off));
+    store256(w + 32, _mm256_sub_epi8(_mm256_or_si256(low_nibbles(ql1), hi1), off));
+    store256(w + 64, _mm256_sub_epi8(_mm256_or_si256(high_nibbles(ql0), hi2), off));
+    store256(w + 96, _mm256_sub_epi8(_mm256_or_si256(high_nibbles(ql1), hi3), off));
+  }
+  _mm512_storeu_si512(out.sc, _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales))));
+  out.d = _cvtsh_ss(b.d);
+}
+
+// +value where bit `bit` of bits[l] is set, for the 32 bytes l of one bit plane.
+inline __m256i plane_bits(__m256i bits, int bit, char value) {
+  return _mm256_maskz_set1_epi8(_mm256_test_epi8_mask(bits, _mm256_set1_epi8(char(1 << bit))), value);
+}
+
+template <>
+inline void unpack_super_fast(const BlockQ5K& b, SuperLevels& out) {
+  const __m256i qh = load256(b.qh);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = load256(b.qs + 32 * c);
+    store256(out.w + 64 * c, _mm256_add_epi8(low_nibbles(q), plane_bits(qh, 2 * c, 16)));
+    store256(out.w + 64 * c + 32, _mm256_add_epi8(high_nibbles(q), plane_bits(qh, 2 * c + 1, 16)));
+  }
+  gemm::scales_mins_k4(b.scales, out);
+  out.d = _cvtsh_ss(b.d);
+  out.dmin = _cvtsh_ss(b.dmin);
+}
+
+// Q2_K / Q3_K 2-bit levels of element 128h + 32s + l.
+inline __m256i two_bits(__m256i q, int s) {
+  return _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), _mm256_set1_epi8(3));
+}
+
+template <>
+inline void unpack_super_fast(const BlockQ2K& b, SuperLevels& out) {
+  for (int h = 0; h < 2; ++h) {
+    const __m256i q = load256(b.qs + 32 * h);
+    for (int s = 0; s < 4; ++s) store256(out.w + 128 * h + 32 * s, two_bits(q, s));
+  }
+  for (int j = 0; j < 16; ++j) {
+    out.sc[j] = b.scales[j] & 0x0F;
+    out.m[j] = int16_t(b.scales[j] >> 4);
+  }
+  out.d = _cvtsh_ss(b.d);
+  out.dmin = _cvtsh_ss(b.dmin);
+}
+
+template <>
+inline void unpack_super_fast(const BlockQ3K& b, SuperLevels& out) {
+  const __m256i hmask = load256(b.hmask);
+  const __m256i four = _mm256_set1_epi8(4);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i q = load256(b.qs + 32 * h);
+    for (int s = 0; s < 4; ++s) {
+      const __m256i lo = _mm256_sub_epi8(two_bits(q, s), four);  // a set hmask bit means "no −4"
+      store256(out.w + 128 * h + 32 * s, _mm256_add_epi8(lo, plane_bits(hmask, 4 * h + s, 4)));
+    }
+  }
+  for (int j = 0; j < 16; ++j) out.sc[j] = get_scale_q3k(j, b.scales) - 32;
+  out.d = _cvtsh_ss(b.d);
+}
+
+inline __m256i iq4_table() {
+  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+}
+
+template <>
+inline void unpack_super_fast(const BlockIQ4XS& b, SuperLevels& out) {
+  const __m256i table = iq4_table();
+  for (int p = 0; p < 4; ++p) {
+    // 32 bytes = sub-blocks 2p and 2p+1 (16 bytes each): low nibbles are elements 0..15, high 16..31.
+    const __m256i q = load256(b.qs + 32 * p);
+    const __m256i lo = _mm256_shuffle_epi8(table, low_nibbles(q));
+    const __m256i hi = _mm256_shuffle_epi8(table, high_nibbles(q));
+    store256(out.w + 64 * p, _mm256_permute2x128_si256(lo, hi, 0x20));
+    store256(out.w + 64 * p + 32, _mm256_permute2x128_si256(lo, hi, 0x31));
+  }
+  for (int ib = 0; ib < 8; ++ib) {
+    const int low = (b.scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F;
+    const int high = (b.scales_h >> (2 * ib)) & 3;
+    out.sc[ib] = (low | (high << 4)) - 32;
+  }
+  out.d = _cvtsh_ss(b.d);
+}
+
+// Legacy nibbles as 32 bytes: element j = lo(qs[j]), element j+16 = hi(qs[j]).
+inline __m256i legacy_nibbles(const uint8_t* qs) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0F));
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0F));
+  return _mm256_set_m128i(hi, lo);
+}
+
+inline __m256i fifth_bit(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  return _mm256_maskz_set1_epi8(__mmask32(bits), 16);
+}
+
+template <class Block>
+inline void unpack_legacy_fast(const Block& b, LegacyLevels& out) {
+  gemm::unpack_legacy(b, out);
+}
+
+template <>
+inline void unpack_legacy_fast(const BlockQ4_0& b, LegacyLevels& out) {
+  store256(out.w, _mm256_sub_epi8(legacy_nibbles(b.qs), _mm256_set1_epi8(8)));
+  out.d = _cvtsh_ss(b.d);
+}
+
+template <>
+inline void unpack_legacy_fast(const BlockQ4_1& b, LegacyLevels& out) {
+  store256(out.w, legacy_nibbles(b.qs));
+  out.d = _cvtsh_ss(b.d);
+  out.m = _cvtsh_ss(b.m);
+}
+
+template <>
+inline void unpack_legacy_fast(const BlockQ5_0& b, LegacyLevels& out) {
+  const __m256i q = _mm256_add_epi8(legacy_nibbles(b.qs), fifth_bit(b.qh));
+  store256(out.w, _mm256_sub_epi8(q, _mm256_set1_epi8(16)));
+  out.d = _cvtsh_ss(b.d);
+}
+
+template <>
+inline void unpack_legacy_fast(const BlockQ5_1& b, LegacyLevels& out) {
+  store256(out.w, _mm256_add_epi8(legacy_nibbles(b.qs), fifth_bit(b.qh)));
+  out.d = _cvtsh_ss(b.d);
+  out.m = _cvtsh_ss(b.m);
+}
+
+template <>
+inline void unpack_legacy_fast(const BlockIQ4NL& b, LegacyLevels& out) {
+  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(q, _mm_set1_epi8(0x0F)));
+  const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0F)));
+  store256(out.w, _mm256_set_m128i(hi, lo));
+  out.d = _cvtsh_ss(b.d);
+}
+
+template <>
+inline void unpack_legacy_fast(const BlockQ8_0& b, LegacyLevels& out) {
+  store256(out.w, load256(b.qs));
+  out.d = _cvtsh_ss(b.d);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,29 +248,36 @@ struct SuperLayout {
   static size_t scratch(int64_t k) { return panel_bytes(k) + kTok * act_stride(k) + kAlign; }
 };
 
-// Unpacks row r (0..15) of a micro-tile into its lane of every super-block's panel.
+// Unpacks one super-block of up to 16 rows into the block's panel p: each row into a staging
+// array first (plain contiguous stores), then one gather per 4 columns builds the 16-row vector.
 template <class Block>
-void pack_super_row(const Block* row, int64_t nsb, int r, uint8_t* panel) {
+void pack_super_block(const Block* const* rows, int n, int64_t sb, uint8_t* p) {
   using L = SuperLayout<Block>;
-  SuperLevels lv;
-  for (int64_t sb = 0; sb < nsb; ++sb) {
-    uint8_t* p = panel + size_t(sb) * L::kStride;
-    gemm::unpack_super(row[sb], lv);
-    for (int c = 0; c < 64; ++c) std::memcpy(p + L::kW + 64 * c + 4 * r, lv.w + 4 * c, 4);
-    int32_t init = 0;
-    for (int g = 0; g < L::kGroups; ++g) {
-      int32_t sum_w = 0;
-      for (int e = 0; e < L::kGroup; ++e) sum_w += lv.w[g * L::kGroup + e];
-      init -= 128 * lv.sc[g] * sum_w;  // removes the +128 activation bias
-      std::memcpy(p + L::kSc + 64 * g + 4 * r, &lv.sc[g], 4);
+  alignas(64) SuperLevels lv[kLanes];
+  for (int r = 0; r < n; ++r) unpack_super_fast(rows[r][sb], lv[r]);
+  for (int r = n; r < kLanes; ++r) lv[r] = SuperLevels{};
+  const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                 _mm512_set1_epi32(int(sizeof(SuperLevels))));
+  constexpr int kSteps = L::kGroup / 4;
+  __m512i init = _mm512_setzero_si512();
+  for (int g = 0; g < L::kGroups; ++g) {
+    __m512i sum_w = _mm512_setzero_si512();
+    for (int c = g * kSteps; c < (g + 1) * kSteps; ++c) {
+      const __m512i w = _mm512_i32gather_epi32(row_offsets, lv[0].w + 4 * c, 1);
+      _mm512_store_si512(p + L::kW + 64 * c, w);
+      sum_w = _mm512_dpbusd_epi32(sum_w, _mm512_set1_epi8(1), w);
     }
-    std::memcpy(p + L::kInit + 4 * r, &init, 4);
-    std::memcpy(p + L::kD + 4 * r, &lv.d, 4);
-    if constexpr (L::kMin) {
-      for (int q = 0; q < L::kPairs; ++q) std::memcpy(p + L::kMins + 64 * q + 4 * r, &lv.m[2 * q], 4);
-      const float neg_dmin = -lv.dmin;
-      std::memcpy(p + L::kDmin + 4 * r, &neg_dmin, 4);
-    }
+    const __m512i sc = _mm512_i32gather_epi32(row_offsets, &lv[0].sc[g], 1);
+    _mm512_store_si512(p + L::kSc + 64 * g, sc);
+    init = _mm512_sub_epi32(init, _mm512_mullo_epi32(sc, sum_w));
+  }
+  _mm512_store_si512(p + L::kInit, _mm512_slli_epi32(init, 7));  // removes the +128 activation bias
+  _mm512_store_ps(p + L::kD, _mm512_i32gather_ps(row_offsets, &lv[0].d, 1));
+  if constexpr (L::kMin) {
+    for (int q = 0; q < L::kPairs; ++q)
+      _mm512_store_si512(p + L::kMins + 64 * q, _mm512_i32gather_epi32(row_offsets, &lv[0].m[2 * q], 1));
+    const __m512 dmin = _mm512_i32gather_ps(row_offsets, &lv[0].dmin, 1);
+    _mm512_store_ps(p + L::kDmin, _mm512_sub_ps(_mm512_setzero_ps(), dmin));
   }
 }
 
@@ -194,9 +382,11 @@ void gemm_super_rows(const MatmulTile& t) {
   const size_t as = L::act_stride(t.k);
   for (int64_t m = 0; m < n_micro; ++m) {
     uint8_t* mp = panel + size_t(m) * micro_bytes;
-    std::memset(mp, 0, micro_bytes);  // rows past the end stay zero (their lanes are not stored)
-    for (int r = 0; r < kLanes && m * kLanes + r < t.n_rows; ++r)
-      pack_super_row(reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride), nsb, r, mp);
+    const int n = int(std::min<int64_t>(kLanes, t.n_rows - m * kLanes));
+    const Block* rows[kLanes];
+    for (int r = 0; r < n; ++r) rows[r] = reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride);
+    // Block-major, so one block's panel (a few KiB) stays in L1; missing rows get zero lanes.
+    for (int64_t sb = 0; sb < nsb; ++sb) pack_super_block(rows, n, sb, mp + size_t(sb) * L::kStride);
   }
   for (int t0 = 0; t0 < t.n_tok; t0 += kTok) {
     const int nt = std::min(kTok, t.n_tok - t0);
@@ -234,20 +424,22 @@ struct LegacyLayout {
 };
 
 template <class Block>
-void pack_legacy_row(const Block* row, int64_t nb, int r, uint8_t* panel) {
+void pack_legacy_block(const Block* const* rows, int n, int64_t b, uint8_t* p) {
   using L = LegacyLayout<Block>;
-  LegacyLevels lv;
-  for (int64_t b = 0; b < nb; ++b) {
-    uint8_t* p = panel + size_t(b) * L::kStride;
-    gemm::unpack_legacy(row[b], lv);
-    int32_t sum_w = 0;
-    for (int c = 0; c < 8; ++c) std::memcpy(p + L::kW + 64 * c + 4 * r, lv.w + 4 * c, 4);
-    for (int e = 0; e < 32; ++e) sum_w += lv.w[e];
-    const int32_t init = -128 * sum_w;
-    std::memcpy(p + L::kInit + 4 * r, &init, 4);
-    std::memcpy(p + L::kD + 4 * r, &lv.d, 4);
-    if constexpr (L::kMin) std::memcpy(p + L::kM + 4 * r, &lv.m, 4);
+  alignas(64) LegacyLevels lv[kLanes];
+  for (int r = 0; r < n; ++r) unpack_legacy_fast(rows[r][b], lv[r]);
+  for (int r = n; r < kLanes; ++r) lv[r] = LegacyLevels{};
+  const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                 _mm512_set1_epi32(int(sizeof(LegacyLevels))));
+  __m512i sum_w = _mm512_setzero_si512();
+  for (int c = 0; c < 8; ++c) {
+    const __m512i w = _mm512_i32gather_epi32(row_offsets, lv[0].w + 4 * c, 1);
+    _mm512_store_si512(p + L::kW + 64 * c, w);
+    sum_w = _mm512_dpbusd_epi32(sum_w, _mm512_set1_epi8(1), w);  // Σ w per row
   }
+  _mm512_store_si512(p + L::kInit, _mm512_mullo_epi32(sum_w, _mm512_set1_epi32(-128)));
+  _mm512_store_ps(p + L::kD, _mm512_i32gather_ps(row_offsets, &lv[0].d, 1));
+  if constexpr (L::kMin) _mm512_store_ps(p + L::kM, _mm512_i32gather_ps(row_offsets, &lv[0].m, 1));
 }
 
 template <class Block>
@@ -326,9 +518,10 @@ void gemm_legacy_rows(const MatmulTile& t) {
   const size_t as = L::act_stride(t.k);
   for (int64_t m = 0; m < n_micro; ++m) {
     uint8_t* mp = panel + size_t(m) * micro_bytes;
-    std::memset(mp, 0, micro_bytes);
-    for (int r = 0; r < kLanes && m * kLanes + r < t.n_rows; ++r)
-      pack_legacy_row(reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride), nb, r, mp);
+    const int n = int(std::min<int64_t>(kLanes, t.n_rows - m * kLanes));
+    const Block* rows[kLanes];
+    for (int r = 0; r < n; ++r) rows[r] = reinterpret_cast<const Block*>(t.w + size_t(m * kLanes + r) * t.w_stride);
+    for (int64_t b = 0; b < nb; ++b) pack_legacy_block(rows, n, b, mp + size_t(b) * L::kStride);
   }
   for (int t0 = 0; t0 < t.n_tok; t0 += kTok) {
     const int nt = std::min(kTok, t.n_tok - t0);

@@ -239,7 +239,8 @@ TEST_CASE("gemm throughput", "[.bench]") {
     if (!kern.gemm) continue;
     if (only && !std::string(only).empty() && std::string(only).find(type_name(type)) == std::string::npos) continue;
     const int64_t k = 2048;
-    const int rows = 8192, toks = 512, distinct = 64;
+    const int rows = 8192, distinct = 64;
+    const int toks = std::getenv("KQ_BENCH_TOKS") ? std::atoi(std::getenv("KQ_BENCH_TOKS")) : 512;
     const Problem p(type, k, distinct, 1, 7);
     const TypeTraits& tt = type_traits(type);
     std::vector<uint8_t> w(p.w_row * size_t(rows));
@@ -279,7 +280,72 @@ TEST_CASE("gemm throughput", "[.bench]") {
       best = std::min(best, cpu_now() - t0);
     }
     const double gop = 2.0 * double(k) * rows * toks / 1e9;
-    std::printf("%-7s %-22s %7.1f GOP/s (%.3f s thread CPU, best of 5)\n", type_name(type), kern.gemm_name, gop / best, best);
+    std::printf("%-7s %-22s n_tok %d: %7.1f GOP/s (%.3f s thread CPU, best of 5)\n", type_name(type), kern.gemm_name, toks, gop / best, best);
+  }
+}
+
+// Where gemm starts to beat the decode path: thread CPU time of both over the same 2048 × 4096
+// weight for small token counts (KQ_BENCH_TYPES as above).
+TEST_CASE("gemm vs decode crossover", "[.bench]") {
+  const KernelTable& table = kernels();
+  const char* only = std::getenv("KQ_BENCH_TYPES");
+  auto cpu_now = [] {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  };
+  for (QType type : kWeightTypes) {
+    const TypeKernels& kern = table[type];
+    if (!kern.gemm) continue;
+    if (only && !std::string(only).empty() && std::string(only).find(type_name(type)) == std::string::npos) continue;
+    const int64_t k = 2048;
+    const int rows = 4096, distinct = 64, max_tok = 32;
+    const Problem p(type, k, distinct, 1, 7);
+    const TypeTraits& tt = type_traits(type);
+    std::vector<uint8_t> w(p.w_row * size_t(rows));
+    for (int r = 0; r < rows; ++r) std::memcpy(w.data() + size_t(r) * p.w_row, p.w.data() + size_t(r % distinct) * p.w_row, p.w_row);
+    const size_t a_row = row_size(tt.vec_dot_type, k);
+    std::vector<uint8_t> act(a_row * max_tok);
+    std::mt19937_64 gen(3);
+    for (int t = 0; t < max_tok; ++t) {
+      const std::vector<float> x = random_floats(gen, k, 1.0f);
+      convert_row_reference(tt.vec_dot_type, x.data(), act.data() + size_t(t) * a_row, k);
+    }
+    std::vector<float> y(size_t(rows) * max_tok);
+    AlignedBuffer scratch(kern.gemm_scratch(k));
+    std::printf("%-7s decode %s / gemm %s (ms, thread CPU, best of 5):", type_name(type), kern.name, kern.gemm_name);
+    for (int n_tok : {1, 2, 4, 6, 8, 12, 16, 24, 32}) {
+      double best[2] = {1e30, 1e30};
+      for (int path = 0; path < 2; ++path) {
+        for (int rep = 0; rep < 5; ++rep) {
+          const double t0 = cpu_now();
+          const int chunk = path ? kern.gemm_rows : 256;
+          for (int r0 = 0; r0 < rows; r0 += chunk) {
+            MatmulTile tile;
+            tile.k = k;
+            tile.w = w.data() + size_t(r0) * p.w_row;
+            tile.w_stride = p.w_row;
+            tile.n_rows = std::min(chunk, rows - r0);
+            tile.act = act.data();
+            tile.act_stride = a_row;
+            tile.n_tok = n_tok;
+            tile.y = y.data() + r0;
+            tile.ldy = size_t(rows);
+            tile.scratch = scratch.get();
+            if (path) {
+              kern.gemm(tile);
+            } else if (kern.mul_rows) {
+              kern.mul_rows(tile);
+            } else {
+              mul_rows_by_vec_dot(kern.vec_dot, tile);
+            }
+          }
+          best[path] = std::min(best[path], cpu_now() - t0);
+        }
+      }
+      std::printf(" %d:%.2f/%.2f", n_tok, 1e3 * best[0], 1e3 * best[1]);
+    }
+    std::printf("\n");
   }
 }
 

@@ -61,50 +61,68 @@ struct LoadBF16 {
 };
 
 // Like the reference, each product is rounded to f32 (exact for F16 and BF16) and summed in
-// double; here in 8 double lanes, then the tail in order.
-template <class L, int R>
-void float_rows(int64_t n, const uint8_t* w, size_t ws, const void* act, float* out) {
-  float64x2_t acc[R][4];
+// double; here in 8 double lanes, then the tail in order. R weight rows × T activation rows into
+// y[t·ldy + r]: each 8-value chunk is loaded (and widened) once for all rows or all tokens, and
+// per (row, token) the operations are those of R = T = 1.
+template <class L, int R, int T>
+void float_tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size_t as, float* y, size_t ldy) {
+  float64x2_t acc[R][T][4];
   for (int r = 0; r < R; ++r)
-    for (auto& v : acc[r]) v = vdupq_n_f64(0.0);
+    for (int t = 0; t < T; ++t)
+      for (auto& v : acc[r][t]) v = vdupq_n_f64(0.0);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    float32x4_t a0, a1;
-    L::load(act, i, a0, a1);
+    float32x4_t a[T][2];
+    for (int t = 0; t < T; ++t) L::load(act + size_t(t) * as, i, a[t][0], a[t][1]);
     for (int r = 0; r < R; ++r) {
       float32x4_t x0, x1;
       L::load(w + size_t(r) * ws, i, x0, x1);
-      const float32x4_t p0 = vmulq_f32(x0, a0), p1 = vmulq_f32(x1, a1);
-      acc[r][0] = vaddq_f64(acc[r][0], vcvt_f64_f32(vget_low_f32(p0)));
-      acc[r][1] = vaddq_f64(acc[r][1], vcvt_high_f64_f32(p0));
-      acc[r][2] = vaddq_f64(acc[r][2], vcvt_f64_f32(vget_low_f32(p1)));
-      acc[r][3] = vaddq_f64(acc[r][3], vcvt_high_f64_f32(p1));
+      for (int t = 0; t < T; ++t) {
+        const float32x4_t p0 = vmulq_f32(x0, a[t][0]), p1 = vmulq_f32(x1, a[t][1]);
+        float64x2_t* c = acc[r][t];
+        c[0] = vaddq_f64(c[0], vcvt_f64_f32(vget_low_f32(p0)));
+        c[1] = vaddq_f64(c[1], vcvt_high_f64_f32(p0));
+        c[2] = vaddq_f64(c[2], vcvt_f64_f32(vget_low_f32(p1)));
+        c[3] = vaddq_f64(c[3], vcvt_high_f64_f32(p1));
+      }
     }
   }
   for (int r = 0; r < R; ++r) {
-    double s = vaddvq_f64(vaddq_f64(vaddq_f64(acc[r][0], acc[r][1]), vaddq_f64(acc[r][2], acc[r][3])));
-    const uint8_t* x = w + size_t(r) * ws;
-    for (int64_t j = i; j < n; ++j) s += double(L::one(x, j) * L::one(act, j));
-    out[r] = float(s);
+    for (int t = 0; t < T; ++t) {
+      const float64x2_t* c = acc[r][t];
+      double s = vaddvq_f64(vaddq_f64(vaddq_f64(c[0], c[1]), vaddq_f64(c[2], c[3])));
+      const uint8_t* x = w + size_t(r) * ws;
+      const uint8_t* a = act + size_t(t) * as;
+      for (int64_t j = i; j < n; ++j) s += double(L::one(x, j) * L::one(a, j));
+      y[size_t(t) * ldy + size_t(r)] = float(s);
+    }
   }
 }
 
 template <class L>
 float float_vec_dot(int64_t n, const void* x, const void* y) {
   float out;
-  float_rows<L, 1>(n, static_cast<const uint8_t*>(x), 0, y, &out);
+  float_tile<L, 1, 1>(n, static_cast<const uint8_t*>(x), 0, static_cast<const uint8_t*>(y), 0, &out, 0);
   return out;
 }
 
+// Decode: 4 rows share each activation chunk. With 4 or more tokens: one row × 4 tokens (the
+// 4·4 double accumulators fill the register file).
 template <class L>
 void float_mul_rows(const MatmulTile& t) {
-  constexpr int R = 4;
-  for (int tok = 0; tok < t.n_tok; ++tok) {
+  const auto wrow = [&](int64_t r) { return t.w + size_t(r) * t.w_stride; };
+  int tok = 0;
+  for (; tok + 4 <= t.n_tok; tok += 4) {
+    const uint8_t* a = t.act + size_t(tok) * t.act_stride;
+    float* y = t.y + size_t(tok) * t.ldy;
+    for (int64_t r = 0; r < t.n_rows; ++r) float_tile<L, 1, 4>(t.k, wrow(r), t.w_stride, a, t.act_stride, y + r, t.ldy);
+  }
+  for (; tok < t.n_tok; ++tok) {
     const uint8_t* a = t.act + size_t(tok) * t.act_stride;
     float* y = t.y + size_t(tok) * t.ldy;
     int64_t r = 0;
-    for (; r + R <= t.n_rows; r += R) float_rows<L, R>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, y + r);
-    for (; r < t.n_rows; ++r) float_rows<L, 1>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, y + r);
+    for (; r + 4 <= t.n_rows; r += 4) float_tile<L, 4, 1>(t.k, wrow(r), t.w_stride, a, 0, y + r, 0);
+    for (; r < t.n_rows; ++r) float_tile<L, 1, 1>(t.k, wrow(r), t.w_stride, a, 0, y + r, 0);
   }
 }
 

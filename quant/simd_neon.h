@@ -82,17 +82,36 @@ struct ActQ8K {
   int8x16_t q(int i) const { return vld1q_s8(qs + 16 * i); }
 };
 
-// ---- legacy 32-element blocks ----------------------------------------------------------------
+// ---- weight types ----------------------------------------------------------------------------
+// Each type K gives: W (weight block), A (activation block), Act (A in registers), Wq (W unpacked
+// to int8 lanes in element order, plus its scales), unpack(W) -> Wq, and dot<Dot>(Wq, Act, sum),
+// which adds the block's contribution to sum in the reference's float order. A tile unpacks a
+// weight block once for all its tokens and loads an activation block once for all its rows.
+
+// Σ of one 32-element block's int8 products.
+template <class Dot>
+inline int32_t isum32(int8x16_t w0, int8x16_t w1, int8x16_t a0, int8x16_t a1) {
+  return vaddvq_s32(Dot::dot(Dot::dot(vdupq_n_s32(0), w0, a0), w1, a1));
+}
+
+// Two 16-lane halves of a legacy block: element j and element j + 16 are lane j of lo and hi.
+struct Wq32 {
+  int8x16_t lo, hi;
+  float d, m;
+};
+
+inline uint8x16_t low_nibbles(uint8x16_t v) { return vandq_u8(v, vdupq_n_u8(0x0F)); }
 
 struct KQ8_0 {
   using W = BlockQ8_0;
   using A = BlockQ8_0;
   using Act = ActQ8_0;
+  using Wq = Wq32;
   static constexpr int64_t kBlock = 32;
+  static Wq unpack(const W& x) { return {vld1q_s8(x.qs), vld1q_s8(x.qs + 16), fp16_to_fp32(x.d), 0.0f}; }
   template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
-    const int32x4_t p = Dot::dot(Dot::dot(vdupq_n_s32(0), vld1q_s8(x.qs), a.lo), vld1q_s8(x.qs + 16), a.hi);
-    sum += float(vaddvq_s32(p)) * (fp16_to_fp32(x.d) * a.d);
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    sum += float(isum32<Dot>(w.lo, w.hi, a.lo, a.hi)) * (w.d * a.d);
   }
 };
 
@@ -100,15 +119,16 @@ struct KQ4_0 {
   using W = BlockQ4_0;
   using A = BlockQ8_0;
   using Act = ActQ8_0;
+  using Wq = Wq32;
   static constexpr int64_t kBlock = 32;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
+  static Wq unpack(const W& x) {
     const uint8x16_t raw = vld1q_u8(x.qs);
     const int8x16_t eight = vdupq_n_s8(8);
-    const int8x16_t lo = vsubq_s8(s8(vandq_u8(raw, vdupq_n_u8(0x0F))), eight);
-    const int8x16_t hi = vsubq_s8(s8(vshrq_n_u8(raw, 4)), eight);
-    const int32x4_t p = Dot::dot(Dot::dot(vdupq_n_s32(0), lo, a.lo), hi, a.hi);
-    sum += float(vaddvq_s32(p)) * fp16_to_fp32(x.d) * a.d;
+    return {vsubq_s8(s8(low_nibbles(raw)), eight), vsubq_s8(s8(vshrq_n_u8(raw, 4)), eight), fp16_to_fp32(x.d), 0.0f};
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    sum += float(isum32<Dot>(w.lo, w.hi, a.lo, a.hi)) * w.d * a.d;
   }
 };
 
@@ -116,14 +136,15 @@ struct KQ4_1 {
   using W = BlockQ4_1;
   using A = BlockQ8_1;
   using Act = ActQ8_1;
+  using Wq = Wq32;
   static constexpr int64_t kBlock = 32;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
+  static Wq unpack(const W& x) {
     const uint8x16_t raw = vld1q_u8(x.qs);
-    const int8x16_t lo = s8(vandq_u8(raw, vdupq_n_u8(0x0F)));
-    const int8x16_t hi = s8(vshrq_n_u8(raw, 4));
-    const int32x4_t p = Dot::dot(Dot::dot(vdupq_n_s32(0), lo, a.lo), hi, a.hi);
-    sum += (fp16_to_fp32(x.d) * a.d) * float(vaddvq_s32(p)) + fp16_to_fp32(x.m) * a.s;
+    return {s8(low_nibbles(raw)), s8(vshrq_n_u8(raw, 4)), fp16_to_fp32(x.d), fp16_to_fp32(x.m)};
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    sum += (w.d * a.d) * float(isum32<Dot>(w.lo, w.hi, a.lo, a.hi)) + w.m * a.s;
   }
 };
 
@@ -131,16 +152,18 @@ struct KQ5_0 {
   using W = BlockQ5_0;
   using A = BlockQ8_0;
   using Act = ActQ8_0;
+  using Wq = Wq32;
   static constexpr int64_t kBlock = 32;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
+  static Wq unpack(const W& x) {
     const uint32_t qh = load_u32(x.qh);
     const uint8x16_t raw = vld1q_u8(x.qs);
     const int8x16_t sixteen = vdupq_n_s8(16);
-    const int8x16_t lo = vsubq_s8(s8(vorrq_u8(vandq_u8(raw, vdupq_n_u8(0x0F)), q5_high_bits(qh, 0))), sixteen);
-    const int8x16_t hi = vsubq_s8(s8(vorrq_u8(vshrq_n_u8(raw, 4), q5_high_bits(qh, 16))), sixteen);
-    const int32x4_t p = Dot::dot(Dot::dot(vdupq_n_s32(0), lo, a.lo), hi, a.hi);
-    sum += (fp16_to_fp32(x.d) * a.d) * float(vaddvq_s32(p));
+    return {vsubq_s8(s8(vorrq_u8(low_nibbles(raw), q5_high_bits(qh, 0))), sixteen),
+            vsubq_s8(s8(vorrq_u8(vshrq_n_u8(raw, 4), q5_high_bits(qh, 16))), sixteen), fp16_to_fp32(x.d), 0.0f};
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    sum += (w.d * a.d) * float(isum32<Dot>(w.lo, w.hi, a.lo, a.hi));
   }
 };
 
@@ -148,15 +171,17 @@ struct KQ5_1 {
   using W = BlockQ5_1;
   using A = BlockQ8_1;
   using Act = ActQ8_1;
+  using Wq = Wq32;
   static constexpr int64_t kBlock = 32;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
+  static Wq unpack(const W& x) {
     const uint32_t qh = load_u32(x.qh);
     const uint8x16_t raw = vld1q_u8(x.qs);
-    const int8x16_t lo = s8(vorrq_u8(vandq_u8(raw, vdupq_n_u8(0x0F)), q5_high_bits(qh, 0)));
-    const int8x16_t hi = s8(vorrq_u8(vshrq_n_u8(raw, 4), q5_high_bits(qh, 16)));
-    const int32x4_t p = Dot::dot(Dot::dot(vdupq_n_s32(0), lo, a.lo), hi, a.hi);
-    sum += (fp16_to_fp32(x.d) * a.d) * float(vaddvq_s32(p)) + fp16_to_fp32(x.m) * a.s;
+    return {s8(vorrq_u8(low_nibbles(raw), q5_high_bits(qh, 0))), s8(vorrq_u8(vshrq_n_u8(raw, 4), q5_high_bits(qh, 16))),
+            fp16_to_fp32(x.d), fp16_to_fp32(x.m)};
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    sum += (w.d * a.d) * float(isum32<Dot>(w.lo, w.hi, a.lo, a.hi)) + w.m * a.s;
   }
 };
 
@@ -164,21 +189,23 @@ struct KIQ4_NL {
   using W = BlockIQ4NL;
   using A = BlockQ8_0;
   using Act = ActQ8_0;
+  using Wq = Wq32;
   static constexpr int64_t kBlock = 32;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
+  static Wq unpack(const W& x) {
     const int8x16_t table = vld1q_s8(kIq4nlValues);
     const uint8x16_t raw = vld1q_u8(x.qs);
-    const int8x16_t lo = vqtbl1q_s8(table, vandq_u8(raw, vdupq_n_u8(0x0F)));
-    const int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(raw, 4));
-    const int32x4_t p = Dot::dot(Dot::dot(vdupq_n_s32(0), lo, a.lo), hi, a.hi);
-    sum += (a.d * fp16_to_fp32(x.d)) * float(vaddvq_s32(p));
+    return {vqtbl1q_s8(table, low_nibbles(raw)), vqtbl1q_s8(table, vshrq_n_u8(raw, 4)), fp16_to_fp32(x.d), 0.0f};
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    sum += (a.d * w.d) * float(isum32<Dot>(w.lo, w.hi, a.lo, a.hi));
   }
 };
 
 // ---- k-quants (256-element super-blocks, Q8_K activations) -----------------------------------
+// q[i] holds elements 16i..16i+15, matching the activation's a.q(i).
 
-// Σ_j m_j·(bsums[2j] + bsums[2j+1]) for eight 6-bit (or smaller) mins m.
+// Σ_j m_j·(bsums[2j] + bsums[2j+1]) for eight 6-bit mins m.
 inline int32_t mins_dot_pairs(const ActQ8K& a, uint8x8_t mins) {
   const int16x8_t pairs = vpaddq_s16(a.bs_lo, a.bs_hi);  // |sum| <= 32·128: fits in int16
   const int16x8_t m = vreinterpretq_s16_u16(vmovl_u8(mins));
@@ -195,31 +222,51 @@ inline void k4_scales(const uint8_t* b, uint8_t* sc, uint8_t* m) {
   std::memcpy(m, w + 2, 8);
 }
 
+// Q4_K and Q5_K unpacked: eight 32-element sub-blocks with a scale and a min each.
+struct WqK4 {
+  int8x16_t q[16];
+  uint8_t sc[8], m[8];
+  float d, dmin;
+};
+
+template <class Dot>
+inline void dot_k4(const WqK4& w, const ActQ8K& a, float& sum) {
+  int32x4_t acc = vdupq_n_s32(0);
+  for (int j = 0; j < 8; ++j) {
+    const int32x4_t p = Dot::dot(Dot::dot(vdupq_n_s32(0), w.q[2 * j], a.q(2 * j)), w.q[2 * j + 1], a.q(2 * j + 1));
+    acc = vmlaq_n_s32(acc, p, w.sc[j]);
+  }
+  const int32_t sum_q = vaddvq_s32(acc);
+  const int32_t sum_mins = mins_dot_pairs(a, vld1_u8(w.m));
+  const float dall = a.d * w.d;
+  const float dmin = a.d * w.dmin;
+  sum += dall * float(sum_q) - dmin * float(sum_mins);
+}
+
 struct KQ4_K {
   using W = BlockQ4K;
   using A = BlockQ8K;
   using Act = ActQ8K;
+  using Wq = WqK4;
   static constexpr int64_t kBlock = 256;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
-    uint8_t sc[8], m[8];
-    k4_scales(x.scales, sc, m);
-    const uint8x16_t mask = vdupq_n_u8(0x0F);
-    int32x4_t acc = vdupq_n_s32(0);
+  // Bytes 32c..32c+31: sub-block 2c in the low nibbles, 2c+1 in the high nibbles.
+  static Wq unpack(const W& x) {
+    Wq w;
+    k4_scales(x.scales, w.sc, w.m);
     for (int c = 0; c < 4; ++c) {
       const uint8x16_t r0 = vld1q_u8(x.qs + 32 * c), r1 = vld1q_u8(x.qs + 32 * c + 16);
-      const int32x4_t lo = Dot::dot(Dot::dot(vdupq_n_s32(0), s8(vandq_u8(r0, mask)), a.q(4 * c)),
-                                    s8(vandq_u8(r1, mask)), a.q(4 * c + 1));
-      const int32x4_t hi = Dot::dot(Dot::dot(vdupq_n_s32(0), s8(vshrq_n_u8(r0, 4)), a.q(4 * c + 2)),
-                                    s8(vshrq_n_u8(r1, 4)), a.q(4 * c + 3));
-      acc = vmlaq_n_s32(acc, lo, sc[2 * c]);
-      acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1]);
+      w.q[4 * c] = s8(low_nibbles(r0));
+      w.q[4 * c + 1] = s8(low_nibbles(r1));
+      w.q[4 * c + 2] = s8(vshrq_n_u8(r0, 4));
+      w.q[4 * c + 3] = s8(vshrq_n_u8(r1, 4));
     }
-    const int32_t sum_q = vaddvq_s32(acc);
-    const int32_t sum_mins = mins_dot_pairs(a, vld1_u8(m));
-    const float dall = a.d * fp16_to_fp32(x.d);
-    const float dmin = a.d * fp16_to_fp32(x.dmin);
-    sum += dall * float(sum_q) - dmin * float(sum_mins);
+    w.d = fp16_to_fp32(x.d);
+    w.dmin = fp16_to_fp32(x.dmin);
+    return w;
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    dot_k4<Dot>(w, a, sum);
   }
 };
 
@@ -227,104 +274,85 @@ struct KQ5_K {
   using W = BlockQ5K;
   using A = BlockQ8K;
   using Act = ActQ8K;
+  using Wq = WqK4;
   static constexpr int64_t kBlock = 256;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
-    uint8_t sc[8], m[8];
-    k4_scales(x.scales, sc, m);
-    const uint8x16_t mask = vdupq_n_u8(0x0F), one = vdupq_n_u8(1);
-    // qh bit j of byte l is bit 4 of element 32j + l: peel one bit per 32-element sub-block.
+  // Low nibbles as Q4_K; qh bit j of byte l is bit 4 of element 32j + l, peeled one bit per sub-block.
+  static Wq unpack(const W& x) {
+    Wq w;
+    k4_scales(x.scales, w.sc, w.m);
+    const uint8x16_t one = vdupq_n_u8(1);
     uint8x16_t h0 = vld1q_u8(x.qh), h1 = vld1q_u8(x.qh + 16);
-    int32x4_t acc = vdupq_n_s32(0);
+    const auto next_bit = [&](uint8x16_t& h) {
+      const uint8x16_t b = vshlq_n_u8(vandq_u8(h, one), 4);
+      h = vshrq_n_u8(h, 1);
+      return b;
+    };
     for (int c = 0; c < 4; ++c) {
       const uint8x16_t r0 = vld1q_u8(x.qs + 32 * c), r1 = vld1q_u8(x.qs + 32 * c + 16);
-      const int8x16_t l0 = s8(vorrq_u8(vandq_u8(r0, mask), vshlq_n_u8(vandq_u8(h0, one), 4)));
-      const int8x16_t l1 = s8(vorrq_u8(vandq_u8(r1, mask), vshlq_n_u8(vandq_u8(h1, one), 4)));
-      h0 = vshrq_n_u8(h0, 1);
-      h1 = vshrq_n_u8(h1, 1);
-      const int8x16_t u0 = s8(vorrq_u8(vshrq_n_u8(r0, 4), vshlq_n_u8(vandq_u8(h0, one), 4)));
-      const int8x16_t u1 = s8(vorrq_u8(vshrq_n_u8(r1, 4), vshlq_n_u8(vandq_u8(h1, one), 4)));
-      h0 = vshrq_n_u8(h0, 1);
-      h1 = vshrq_n_u8(h1, 1);
-      const int32x4_t lo = Dot::dot(Dot::dot(vdupq_n_s32(0), l0, a.q(4 * c)), l1, a.q(4 * c + 1));
-      const int32x4_t hi = Dot::dot(Dot::dot(vdupq_n_s32(0), u0, a.q(4 * c + 2)), u1, a.q(4 * c + 3));
-      acc = vmlaq_n_s32(acc, lo, sc[2 * c]);
-      acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1]);
+      w.q[4 * c] = s8(vorrq_u8(low_nibbles(r0), next_bit(h0)));
+      w.q[4 * c + 1] = s8(vorrq_u8(low_nibbles(r1), next_bit(h1)));
+      w.q[4 * c + 2] = s8(vorrq_u8(vshrq_n_u8(r0, 4), next_bit(h0)));
+      w.q[4 * c + 3] = s8(vorrq_u8(vshrq_n_u8(r1, 4), next_bit(h1)));
     }
-    const int32_t sum_q = vaddvq_s32(acc);
-    const int32_t sum_mins = mins_dot_pairs(a, vld1_u8(m));
-    const float dall = a.d * fp16_to_fp32(x.d);
-    const float dmin = a.d * fp16_to_fp32(x.dmin);
-    sum += dall * float(sum_q) - dmin * float(sum_mins);
+    w.d = fp16_to_fp32(x.d);
+    w.dmin = fp16_to_fp32(x.dmin);
+    return w;
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    dot_k4<Dot>(w, a, sum);
   }
 };
+
+// Sixteen 16-element sub-blocks with a signed scale each (Q3_K, Q6_K), or an unsigned scale and
+// min (Q2_K: mins in m).
+struct WqK16 {
+  int8x16_t q[16];
+  int8_t sc[16];
+  uint8_t m[16];
+  float d, dmin;
+};
+
+template <class Dot>
+inline int32_t sum_k16(const WqK16& w, const ActQ8K& a) {
+  int32x4_t acc = vdupq_n_s32(0);
+  for (int j = 0; j < 16; ++j) acc = vmlaq_n_s32(acc, Dot::dot(vdupq_n_s32(0), w.q[j], a.q(j)), w.sc[j]);
+  return vaddvq_s32(acc);
+}
 
 struct KQ6_K {
   using W = BlockQ6K;
   using A = BlockQ8K;
   using Act = ActQ8K;
+  using Wq = WqK16;
   static constexpr int64_t kBlock = 256;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
-    const uint8x16_t mask4 = vdupq_n_u8(0x0F), mask2 = vdupq_n_u8(0x03);
+  // Element 128h + 32k + 16s + i is lane i of q[8h + 2k + s]: low nibble of ql[64h + 32(k%2) + 16s + i]
+  // (high nibble for k >= 2), high two bits from qh[32h + 16s + i] >> 2k.
+  static Wq unpack(const W& x) {
+    Wq w;
+    const uint8x16_t mask2 = vdupq_n_u8(0x03);
     const int8x16_t off = vdupq_n_s8(32);
-    int32x4_t acc = vdupq_n_s32(0);
     for (int h = 0; h < 2; ++h) {
       const uint8_t* ql = x.ql + 64 * h;
       const uint8_t* qh = x.qh + 32 * h;
       const uint8x16_t L[4] = {vld1q_u8(ql), vld1q_u8(ql + 16), vld1q_u8(ql + 32), vld1q_u8(ql + 48)};
       const uint8x16_t H[2] = {vld1q_u8(qh), vld1q_u8(qh + 16)};
-      // Element 128h + 32k + 16s + i is one vector lane i; its 16-element sub-block is 8h + 2k + s.
       for (int k = 0; k < 4; ++k) {
         for (int s = 0; s < 2; ++s) {
           const uint8x16_t lbyte = L[2 * (k % 2) + s];
-          const uint8x16_t low = k < 2 ? vandq_u8(lbyte, mask4) : vshrq_n_u8(lbyte, 4);
+          const uint8x16_t low = k < 2 ? low_nibbles(lbyte) : vshrq_n_u8(lbyte, 4);
           const uint8x16_t high = vandq_u8(vshlq_u8(H[s], vdupq_n_s8(int8_t(-2 * k))), mask2);
-          const int8x16_t q = vsubq_s8(s8(vorrq_u8(low, vshlq_n_u8(high, 4))), off);
-          const int sub = 8 * h + 2 * k + s;
-          acc = vmlaq_n_s32(acc, Dot::dot(vdupq_n_s32(0), q, a.q(sub)), x.scales[sub]);
+          w.q[8 * h + 2 * k + s] = vsubq_s8(s8(vorrq_u8(low, vshlq_n_u8(high, 4))), off);
         }
       }
     }
-    sum += (fp16_to_fp32(x.d) * a.d) * float(vaddvq_s32(acc));
+    std::memcpy(w.sc, x.scales, 16);
+    w.d = fp16_to_fp32(x.d);
+    return w;
   }
-};
-
-// Q2_K and Q3_K share the 2-bit placement: byte 32h + l, bits 2s, for element 128h + 32s + l.
-struct KQ2_K {
-  using W = BlockQ2K;
-  using A = BlockQ8K;
-  using Act = ActQ8K;
-  static constexpr int64_t kBlock = 256;
   template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
-    const uint8x16_t scales = vld1q_u8(x.scales);
-    uint8_t sc[16];
-    vst1q_u8(sc, vandq_u8(scales, vdupq_n_u8(0x0F)));
-    const uint8x16_t mins = vshrq_n_u8(scales, 4);
-    const int16x8_t m_lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mins)));
-    const int16x8_t m_hi = vreinterpretq_s16_u16(vmovl_high_u8(mins));
-    int32x4_t mm = vmull_s16(vget_low_s16(a.bs_lo), vget_low_s16(m_lo));
-    mm = vmlal_high_s16(mm, a.bs_lo, m_lo);
-    mm = vmlal_s16(mm, vget_low_s16(a.bs_hi), vget_low_s16(m_hi));
-    mm = vmlal_high_s16(mm, a.bs_hi, m_hi);
-    const int32_t sum_mins = vaddvq_s32(mm);
-    const uint8x16_t mask2 = vdupq_n_u8(0x03);
-    int32x4_t acc = vdupq_n_s32(0);
-    for (int h = 0; h < 2; ++h) {
-      const uint8x16_t Q[2] = {vld1q_u8(x.qs + 32 * h), vld1q_u8(x.qs + 32 * h + 16)};
-      for (int s = 0; s < 4; ++s) {
-        for (int half = 0; half < 2; ++half) {
-          const int8x16_t q = s8(vandq_u8(vshlq_u8(Q[half], vdupq_n_s8(int8_t(-2 * s))), mask2));
-          const int sub = 8 * h + 2 * s + half;
-          acc = vmlaq_n_s32(acc, Dot::dot(vdupq_n_s32(0), q, a.q(sub)), sc[sub]);
-        }
-      }
-    }
-    const int32_t sum_q = vaddvq_s32(acc);
-    const float dall = a.d * fp16_to_fp32(x.d);
-    const float dmin = a.d * fp16_to_fp32(x.dmin);
-    sum += dall * float(sum_q) - dmin * float(sum_mins);
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    sum += (w.d * a.d) * float(sum_k16<Dot>(w, a));
   }
 };
 
@@ -333,43 +361,83 @@ inline int8x16_t q3k_scales(const uint8_t* b) {
   const uint8x8_t b07 = vld1_u8(b);
   const uint8x16_t low = vcombine_u8(vand_u8(b07, vdup_n_u8(0x0F)), vshr_n_u8(b07, 4));
   uint8_t hb[16];
-  std::memcpy(hb, b + 8, 4);
-  std::memcpy(hb + 4, b + 8, 4);
-  std::memcpy(hb + 8, b + 8, 4);
-  std::memcpy(hb + 12, b + 8, 4);
+  for (int i = 0; i < 4; ++i) std::memcpy(hb + 4 * i, b + 8, 4);
   static const int8_t kShift[16] = {0, 0, 0, 0, -2, -2, -2, -2, -4, -4, -4, -4, -6, -6, -6, -6};
   const uint8x16_t high = vandq_u8(vshlq_u8(vld1q_u8(hb), vld1q_s8(kShift)), vdupq_n_u8(0x03));
   return vsubq_s8(s8(vorrq_u8(low, vshlq_n_u8(high, 4))), vdupq_n_s8(32));
+}
+
+// Q2_K and Q3_K share the 2-bit placement: element 128h + 32s + 16half + i is bits 2s of byte
+// qs[32h + 16half + i], i.e. lane i of q[8h + 2s + half].
+template <class F>
+inline void unpack_2bit(const uint8_t* qs, F&& put) {
+  const uint8x16_t mask2 = vdupq_n_u8(0x03);
+  for (int h = 0; h < 2; ++h) {
+    const uint8x16_t Q[2] = {vld1q_u8(qs + 32 * h), vld1q_u8(qs + 32 * h + 16)};
+    for (int s = 0; s < 4; ++s)
+      for (int half = 0; half < 2; ++half)
+        put(8 * h + 2 * s + half, half, vandq_u8(vshlq_u8(Q[half], vdupq_n_s8(int8_t(-2 * s))), mask2));
+  }
 }
 
 struct KQ3_K {
   using W = BlockQ3K;
   using A = BlockQ8K;
   using Act = ActQ8K;
+  using Wq = WqK16;
   static constexpr int64_t kBlock = 256;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
-    int8_t sc[16];
-    vst1q_s8(sc, q3k_scales(x.scales));
-    const uint8x16_t mask2 = vdupq_n_u8(0x03), one = vdupq_n_u8(1);
+  static Wq unpack(const W& x) {
+    Wq w;
+    vst1q_s8(w.sc, q3k_scales(x.scales));
+    const uint8x16_t one = vdupq_n_u8(1);
     const int8x16_t four = vdupq_n_s8(4);
-    // hmask bit j of byte l belongs to element 32j + l: peel one bit per 32 elements.
+    // hmask bit j of byte l belongs to element 32j + l: peel one bit per 32 elements, in the
+    // order unpack_2bit visits them (sub-blocks 2j and 2j + 1 use bit j of each half).
     uint8x16_t M[2] = {vld1q_u8(x.hmask), vld1q_u8(x.hmask + 16)};
-    int32x4_t acc = vdupq_n_s32(0);
-    for (int h = 0; h < 2; ++h) {
-      const uint8x16_t Q[2] = {vld1q_u8(x.qs + 32 * h), vld1q_u8(x.qs + 32 * h + 16)};
-      for (int s = 0; s < 4; ++s) {
-        for (int half = 0; half < 2; ++half) {
-          const uint8x16_t lo2 = vandq_u8(vshlq_u8(Q[half], vdupq_n_s8(int8_t(-2 * s))), mask2);
-          const uint8x16_t hb = vshlq_n_u8(vandq_u8(M[half], one), 2);
-          M[half] = vshrq_n_u8(M[half], 1);
-          const int8x16_t q = vsubq_s8(s8(vorrq_u8(lo2, hb)), four);
-          const int sub = 8 * h + 2 * s + half;
-          acc = vmlaq_n_s32(acc, Dot::dot(vdupq_n_s32(0), q, a.q(sub)), sc[sub]);
-        }
-      }
-    }
-    sum += (fp16_to_fp32(x.d) * a.d) * float(vaddvq_s32(acc));
+    unpack_2bit(x.qs, [&](int sub, int half, uint8x16_t lo2) {
+      const uint8x16_t hb = vshlq_n_u8(vandq_u8(M[half], one), 2);
+      M[half] = vshrq_n_u8(M[half], 1);
+      w.q[sub] = vsubq_s8(s8(vorrq_u8(lo2, hb)), four);
+    });
+    w.d = fp16_to_fp32(x.d);
+    return w;
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    sum += (w.d * a.d) * float(sum_k16<Dot>(w, a));
+  }
+};
+
+struct KQ2_K {
+  using W = BlockQ2K;
+  using A = BlockQ8K;
+  using Act = ActQ8K;
+  using Wq = WqK16;
+  static constexpr int64_t kBlock = 256;
+  static Wq unpack(const W& x) {
+    Wq w;
+    const uint8x16_t scales = vld1q_u8(x.scales);
+    vst1q_s8(w.sc, s8(low_nibbles(scales)));
+    vst1q_u8(w.m, vshrq_n_u8(scales, 4));
+    unpack_2bit(x.qs, [&](int sub, int, uint8x16_t q) { w.q[sub] = s8(q); });
+    w.d = fp16_to_fp32(x.d);
+    w.dmin = fp16_to_fp32(x.dmin);
+    return w;
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    const uint8x16_t mins = vld1q_u8(w.m);
+    const int16x8_t m_lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mins)));
+    const int16x8_t m_hi = vreinterpretq_s16_u16(vmovl_high_u8(mins));
+    int32x4_t mm = vmull_s16(vget_low_s16(a.bs_lo), vget_low_s16(m_lo));
+    mm = vmlal_high_s16(mm, a.bs_lo, m_lo);
+    mm = vmlal_s16(mm, vget_low_s16(a.bs_hi), vget_low_s16(m_hi));
+    mm = vmlal_high_s16(mm, a.bs_hi, m_hi);
+    const int32_t sum_mins = vaddvq_s32(mm);
+    const int32_t sum_q = sum_k16<Dot>(w, a);
+    const float dall = a.d * w.d;
+    const float dmin = a.d * w.dmin;
+    sum += dall * float(sum_q) - dmin * float(sum_mins);
   }
 };
 
@@ -377,57 +445,87 @@ struct KIQ4_XS {
   using W = BlockIQ4XS;
   using A = BlockQ8K;
   using Act = ActQ8K;
+  struct Wq {
+    int8x16_t q[16];
+    int ls[8];  // sub-block scale minus 32
+    float d;
+  };
   static constexpr int64_t kBlock = 256;
-  template <class Dot>
-  static void acc(const W& x, const Act& a, float& sum) {
+  // Sub-block ib is bytes qs[16ib..16ib+15]: low nibbles then high nibbles, i.e. q[2ib], q[2ib+1].
+  static Wq unpack(const W& x) {
+    Wq w;
     const int8x16_t table = vld1q_s8(kIq4nlValues);
-    const float d4d8 = fp16_to_fp32(x.d) * a.d;
     for (int ib = 0; ib < 8; ++ib) {
-      const int ls = ((x.scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F) | (((x.scales_h >> (2 * ib)) & 3) << 4);
+      w.ls[ib] = (((x.scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F) | (((x.scales_h >> (2 * ib)) & 3) << 4)) - 32;
       const uint8x16_t raw = vld1q_u8(x.qs + 16 * ib);
-      const int8x16_t lo = vqtbl1q_s8(table, vandq_u8(raw, vdupq_n_u8(0x0F)));
-      const int8x16_t hi = vqtbl1q_s8(table, vshrq_n_u8(raw, 4));
-      const int32x4_t p = Dot::dot(Dot::dot(vdupq_n_s32(0), lo, a.q(2 * ib)), hi, a.q(2 * ib + 1));
-      sum += (d4d8 * float(ls - 32)) * float(vaddvq_s32(p));
+      w.q[2 * ib] = vqtbl1q_s8(table, low_nibbles(raw));
+      w.q[2 * ib + 1] = vqtbl1q_s8(table, vshrq_n_u8(raw, 4));
     }
+    w.d = fp16_to_fp32(x.d);
+    return w;
+  }
+  template <class Dot>
+  static void dot(const Wq& w, const Act& a, float& sum) {
+    const float d4d8 = w.d * a.d;
+    for (int ib = 0; ib < 8; ++ib)
+      sum += (d4d8 * float(w.ls[ib])) * float(isum32<Dot>(w.q[2 * ib], w.q[2 * ib + 1], a.q(2 * ib), a.q(2 * ib + 1)));
   }
 };
 
-// ---- row loops -------------------------------------------------------------------------------
+// ---- tiles -----------------------------------------------------------------------------------
 
-// R weight rows (ws bytes apart) times one activation row of nb blocks; each activation block is
-// loaded once for all R rows. Per row, the operations are those of R = 1.
-template <class K, class Dot, int R>
-inline void block_rows(int64_t nb, const uint8_t* w, size_t ws, const void* act, float* out) {
-  const auto* y = static_cast<const typename K::A*>(act);
+// R weight rows (ws bytes apart) times T activation rows (as bytes apart) of nb blocks each, into
+// y[t·ldy + r]. Each weight block is unpacked once for the T tokens and each activation block
+// loaded once for the R rows; per (row, token) the operations are those of R = T = 1.
+template <class K, class Dot, int R, int T>
+inline void block_tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* act, size_t as, float* y, size_t ldy) {
   const typename K::W* x[R];
+  const typename K::A* v[T];
   for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const typename K::W*>(w + size_t(r) * ws);
-  float sum[R];
-  for (int r = 0; r < R; ++r) sum[r] = 0.0f;
+  for (int t = 0; t < T; ++t) v[t] = reinterpret_cast<const typename K::A*>(act + size_t(t) * as);
+  float sum[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) sum[r][t] = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
-    const typename K::Act a = K::Act::load(y[b]);
-    for (int r = 0; r < R; ++r) K::template acc<Dot>(x[r][b], a, sum[r]);
+    typename K::Act a[T];
+    for (int t = 0; t < T; ++t) a[t] = K::Act::load(v[t][b]);
+    for (int r = 0; r < R; ++r) {
+      const typename K::Wq q = K::unpack(x[r][b]);
+      for (int t = 0; t < T; ++t) K::template dot<Dot>(q, a[t], sum[r][t]);
+    }
   }
-  for (int r = 0; r < R; ++r) out[r] = sum[r];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[size_t(t) * ldy + size_t(r)] = sum[r][t];
 }
 
 template <class K, class Dot>
 float block_vec_dot(int64_t n, const void* x, const void* y) {
   float out;
-  block_rows<K, Dot, 1>(n / K::kBlock, static_cast<const uint8_t*>(x), 0, y, &out);
+  block_tile<K, Dot, 1, 1>(n / K::kBlock, static_cast<const uint8_t*>(x), 0, static_cast<const uint8_t*>(y), 0, &out,
+                           0);
   return out;
 }
 
+// Decode (one token at a time): 4 rows share each activation block. With 4 or more tokens:
+// 2 rows × 4 tokens, so each unpacked weight block serves 4 tokens.
 template <class K, class Dot>
 void block_mul_rows(const MatmulTile& t) {
-  constexpr int R = 4;
   const int64_t nb = t.k / K::kBlock;
-  for (int tok = 0; tok < t.n_tok; ++tok) {
+  const auto wrow = [&](int64_t r) { return t.w + size_t(r) * t.w_stride; };
+  int tok = 0;
+  for (; tok + 4 <= t.n_tok; tok += 4) {
     const uint8_t* a = t.act + size_t(tok) * t.act_stride;
     float* y = t.y + size_t(tok) * t.ldy;
     int64_t r = 0;
-    for (; r + R <= t.n_rows; r += R) block_rows<K, Dot, R>(nb, t.w + size_t(r) * t.w_stride, t.w_stride, a, y + r);
-    for (; r < t.n_rows; ++r) block_rows<K, Dot, 1>(nb, t.w + size_t(r) * t.w_stride, t.w_stride, a, y + r);
+    for (; r + 2 <= t.n_rows; r += 2) block_tile<K, Dot, 2, 4>(nb, wrow(r), t.w_stride, a, t.act_stride, y + r, t.ldy);
+    for (; r < t.n_rows; ++r) block_tile<K, Dot, 1, 4>(nb, wrow(r), t.w_stride, a, t.act_stride, y + r, t.ldy);
+  }
+  for (; tok < t.n_tok; ++tok) {
+    const uint8_t* a = t.act + size_t(tok) * t.act_stride;
+    float* y = t.y + size_t(tok) * t.ldy;
+    int64_t r = 0;
+    for (; r + 4 <= t.n_rows; r += 4) block_tile<K, Dot, 4, 1>(nb, wrow(r), t.w_stride, a, 0, y + r, 0);
+    for (; r < t.n_rows; ++r) block_tile<K, Dot, 1, 1>(nb, wrow(r), t.w_stride, a, 0, y + r, 0);
   }
 }
 

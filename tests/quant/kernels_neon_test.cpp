@@ -253,7 +253,7 @@ TEST_CASE("NEON mul_rows: each row equals its vec_dot wherever it sits in the ti
     const QType at = tt.vec_dot_type;
     const size_t w_row = row_size(type, k_blocks), a_row = row_size(at, k_blocks);
     const int64_t rows = 11;
-    const int n_tok = 3;
+    const int n_tok = 6;  // one 4-token group and two single tokens
     // Rows padded apart (w_stride > row bytes) to check that the stride, not the size, is used.
     const size_t w_stride = w_row + 6, a_stride = a_row + 10;
     std::vector<uint8_t> w(w_stride * size_t(rows), 0xEE), act(a_stride * size_t(n_tok), 0xEE);

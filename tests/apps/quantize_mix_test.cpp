@@ -44,6 +44,11 @@ void write_dat(const std::string& path, const std::vector<std::pair<std::string,
       out.write(reinterpret_cast<const char*>(&v), sizeof v);
     }
   }
+  // The optional trailer: the chunk count and the calibration file's name.
+  const std::string dataset = "tinytext.txt";
+  i32(3);
+  i32(int32_t(dataset.size()));
+  out.write(dataset.data(), std::streamsize(dataset.size()));
 }
 
 }  // namespace
@@ -90,11 +95,16 @@ TEST_CASE("kq quantize --dry-run prints the plan and writes nothing", "[app]") {
     const size_t at = r.out.find(t.name + " ");
     REQUIRE(at != std::string::npos);
     const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
-    CHECK(line.find(std::string(" ") + kq::type_name(t.type) + " ") != std::string::npos);
-    CHECK(line.find(" " + std::to_string(t.nbytes)) != std::string::npos);
+    std::string type_field = " ", bytes_field = " ";
+    type_field.append(kq::type_name(t.type)).append(" ");
+    bytes_field.append(std::to_string(t.nbytes));
+    CHECK(line.find(type_field) != std::string::npos);
+    CHECK(line.find(bytes_field) != std::string::npos);
     total += t.nbytes;
   }
-  CHECK(r.out.find("(" + std::to_string(total) + " bytes)") != std::string::npos);
+  std::string total_field = "(";
+  total_field.append(std::to_string(total)).append(" bytes)");
+  CHECK(r.out.find(total_field) != std::string::npos);
   CHECK(r.out.find("bpw") != std::string::npos);
   CHECK(r.out.find("Q4_K_M") != std::string::npos);
 
@@ -148,6 +158,12 @@ TEST_CASE("kq quantize --imatrix: legacy .dat and GGUF files", "[app]") {
   CHECK_FALSE(same("blk.0.ffn_down.weight"));  // weighted by the imatrix
   CHECK(same("token_embd.weight"));             // no entry: quantized as before
   CHECK(same("blk.0.attn_norm.weight"));
+  // What llama-quantize records about the imatrix.
+  CHECK(b.get_string("quantize.imatrix.file") == dat);
+  CHECK(b.get_int("quantize.imatrix.entries_count", -1) == int64_t(entries.size()));
+  CHECK(b.get_int("quantize.imatrix.chunks_count", -1) == 3);
+  CHECK(b.get_string("quantize.imatrix.dataset") == "tinytext.txt");
+  CHECK(a.find("quantize.imatrix.file") == nullptr);
 
   // The same importance as a GGUF imatrix (in_sum2 / counts) gives the same file.
   std::vector<std::vector<float>> sums, counts;

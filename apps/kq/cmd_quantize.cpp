@@ -39,8 +39,9 @@ constexpr const char* kQuantizeUsage =
     "  --pure                    no per-tensor rules: every weight gets the file type's base type\n"
     "  --imatrix FILE            importance matrix (llama.cpp imatrix .dat or GGUF) to weight the errors\n"
     "  --tensor-type REGEX=T     tensors whose name matches REGEX (searched, ECMAScript) get block type T;\n"
-    "                            repeatable, the first matching pattern wins\n"
-    "  --output-tensor-type T    block type of output.weight\n"
+    "                            repeatable, the first matching pattern wins; not with --pure, and not\n"
+    "                            where a row-length fallback applies\n"
+    "  --output-tensor-type T    block type of output.weight (of token_embd.weight when the output is tied)\n"
     "  --token-embedding-type T  block type of token_embd.weight\n"
     "  --allow-requantize        accept quantized input (dequantized, then quantized again)\n"
     "  --dry-run                 print the plan (tensor, type, bytes; total size and bpw), write nothing\n"
@@ -299,6 +300,9 @@ int quantize(QuantizeOptions o) {
   std::vector<MixTensor> tensors;
   for (const GgufTensorInfo* t : order) tensors.push_back({t->name, t->ne, int(t->n_dims), t->type});
   std::vector<std::string> notes;
+  if (!o.mix.tensor_types.empty() && (o.mix.pure || !type_traits(file_type_base(o.ftype)).is_quantized))
+    notes.push_back(std::string("--tensor-type is ignored with ") + (o.mix.pure ? "--pure" : file_type_name(o.ftype)) +
+                    " (no per-tensor rules apply, as in llama.cpp)");
   const std::vector<std::optional<QType>> types = plan_mix(o.ftype, mix_model(in), tensors, o.mix, &notes);
 
   std::vector<PlanItem> plan;

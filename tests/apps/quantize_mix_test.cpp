@@ -135,6 +135,14 @@ TEST_CASE("kq quantize --tensor-type, --output-tensor-type, --token-embedding-ty
   CHECK(type_of("output.weight") == "Q8_0");
   CHECK(type_of("token_embd.weight") == "Q6_K");
   CHECK(f.get_int("general.file_type", -1) == 15);
+
+  // With --pure the patterns do nothing (as in llama.cpp), and kq says so.
+  const std::string pure = scratch("overrides-pure.gguf");
+  const CommandResult p = run_kq({"quantize", tiny(), pure, "Q4_K_M", "--pure", "--tensor-type", "attn_v=Q8_0"});
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  CHECK(p.err.find("--tensor-type is ignored with --pure") != std::string::npos);
+  CHECK(kq::GgufFile::open(pure).find_tensor("blk.0.attn_v.weight")->type == QType::Q4_K);
 }
 
 TEST_CASE("kq quantize --imatrix: legacy .dat and GGUF files", "[app]") {

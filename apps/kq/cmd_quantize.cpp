@@ -348,8 +348,11 @@ int quantize(QuantizeOptions o) {
 
   GgufWriter w;
   w.copy_metadata(in);
-  w.set("general.file_type", GgufValue::u32(static_cast<uint32_t>(o.ftype)));
+  // As llama.cpp does: both keys move to the end, quantization_version first.
+  w.remove("general.file_type");
+  w.remove("general.quantization_version");
   w.set("general.quantization_version", GgufValue::u32(2));
+  w.set("general.file_type", GgufValue::u32(static_cast<uint32_t>(o.ftype)));
   for (const char* key : {"split.no", "split.count", "split.tensors.count"}) w.remove(key);  // one file out
   if (!o.imatrix.empty()) {
     // What llama-quantize records about the imatrix it used.

@@ -77,6 +77,26 @@ TEST_CASE("kq quantize reproduces llama-quantize's mixes tensor for tensor", "[a
         // kq's quantizers match llama.cpp's bit for bit (see the --pure test), so the bytes do too.
         CHECK(std::memcmp(g.data, w.data, w.nbytes) == 0);
       }
+      // Metadata order included (file_type and quantization_version move to the end): the whole file.
+      REQUIRE(got.file_size() == want.file_size());
+      CHECK(std::memcmp(got.bytes(), want.bytes(), want.file_size()) == 0);
+    }
+  }
+}
+
+TEST_CASE("kq quantize --pure writes llama-quantize --pure's files byte for byte", "[app][conformance]") {
+  for (const char* ftype : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_S", "Q4_K_S", "Q5_K_S", "Q6_K",
+                            "IQ4_NL", "IQ4_XS", "F16", "BF16"}) {
+    DYNAMIC_SECTION(ftype) {
+      const std::string out = scratch(std::string("whole-pure-") + ftype + ".gguf");
+      const CommandResult r = run_kq({"quantize", tiny(), out, ftype, "--pure", "-t", "2"});
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      const kq::GgufFile want =
+          kq::GgufFile::open(kq::test::testdata_file(std::string("quant/synth-tiny-pure-") + ftype + ".gguf"));
+      const kq::GgufFile got = kq::GgufFile::open(out);
+      REQUIRE(got.file_size() == want.file_size());
+      CHECK(std::memcmp(got.bytes(), want.bytes(), want.file_size()) == 0);
     }
   }
 }

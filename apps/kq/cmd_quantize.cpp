@@ -39,8 +39,9 @@ constexpr const char* kQuantizeUsage =
     "  --pure                    no per-tensor rules: every weight gets the file type's base type\n"
     "  --imatrix FILE            importance matrix (llama.cpp imatrix .dat or GGUF) to weight the errors\n"
     "  --tensor-type REGEX=T     tensors whose name matches REGEX (searched, ECMAScript) get block type T;\n"
-    "                            repeatable, the first matching pattern wins\n"
-    "  --output-tensor-type T    block type of output.weight\n"
+    "                            repeatable, the first matching pattern wins; not with --pure, and not\n"
+    "                            where a row-length fallback applies\n"
+    "  --output-tensor-type T    block type of output.weight (of token_embd.weight when the output is tied)\n"
     "  --token-embedding-type T  block type of token_embd.weight\n"
     "  --allow-requantize        accept quantized input (dequantized, then quantized again)\n"
     "  --dry-run                 print the plan (tensor, type, bytes; total size and bpw), write nothing\n"
@@ -134,12 +135,20 @@ MixModel mix_model(const GgufFile& f) {
   return m;
 }
 
-// Per-column importance of every weight in an imatrix file, as the mean of squared activations.
-using Imatrix = std::map<std::string, std::vector<float>>;
+// An imatrix file: per weight, the per-column mean of squared activations, plus where it came from.
+struct Imatrix {
+  std::map<std::string, std::vector<float>> entries;
+  std::string dataset;  // the calibration text, when the file names it
+  int chunks = -1;      // chunks of calibration text, when known
+};
 
 Imatrix load_imatrix_gguf(const std::string& path) {
   const GgufFile f = GgufFile::open(path);
   Imatrix out;
+  out.chunks = static_cast<int>(f.get_int("imatrix.chunk_count", -1));
+  if (const GgufValue* d = f.find("imatrix.datasets"); d && d->is_array() && d->size() > 0 &&
+                                                        d->elem_type() == GgufType::STRING)
+    out.dataset = d->string_at(0);
   constexpr std::string_view kSums = ".in_sum2";
   for (const GgufTensorInfo& t : f.tensors()) {
     if (t.name.size() <= kSums.size() || t.name.compare(t.name.size() - kSums.size(), kSums.size(), kSums) != 0)
@@ -162,7 +171,7 @@ Imatrix load_imatrix_gguf(const std::string& path) {
         float& v = sums[size_t(j * per + k)];
         v = cnt[size_t(j)] > 0 ? v / cnt[size_t(j)] : 1.0f;  // an expert that saw no tokens: equal weights
       }
-    out[weight] = std::move(sums);
+    out.entries[weight] = std::move(sums);
   }
   return out;
 }
@@ -192,7 +201,16 @@ Imatrix load_imatrix_dat(const std::string& path) {
       throw Error("imatrix '" + path + "': truncated values of '" + name + "'");
     if (ncall > 0)
       for (float& x : v) x /= float(ncall);
-    out[name] = std::move(v);
+    out.entries[name] = std::move(v);
+  }
+  // Optional trailer: i32 last_call (the chunk count), i32 length and the dataset name.
+  int32_t last_call = 0, len = 0;
+  if (in.read(reinterpret_cast<char*>(&last_call), sizeof last_call)) {
+    out.chunks = last_call;
+    if (in.read(reinterpret_cast<char*>(&len), sizeof len) && len > 0 && len < 4096) {
+      std::string name(size_t(len), '\0');
+      if (in.read(name.data(), len)) out.dataset = name;
+    }
   }
   return out;
 }
@@ -201,7 +219,7 @@ Imatrix load_imatrix(const std::string& path) {
   char magic[4] = {};
   std::ifstream(path, std::ios::binary).read(magic, 4);
   Imatrix m = std::memcmp(magic, "GGUF", 4) == 0 ? load_imatrix_gguf(path) : load_imatrix_dat(path);
-  if (m.empty()) throw Error("imatrix '" + path + "': no entries");
+  if (m.entries.empty()) throw Error("imatrix '" + path + "': no entries");
   return m;
 }
 
@@ -282,6 +300,9 @@ int quantize(QuantizeOptions o) {
   std::vector<MixTensor> tensors;
   for (const GgufTensorInfo* t : order) tensors.push_back({t->name, t->ne, int(t->n_dims), t->type});
   std::vector<std::string> notes;
+  if (!o.mix.tensor_types.empty() && (o.mix.pure || !type_traits(file_type_base(o.ftype)).is_quantized))
+    notes.push_back(std::string("--tensor-type is ignored with ") + (o.mix.pure ? "--pure" : file_type_name(o.ftype)) +
+                    " (no per-tensor rules apply, as in llama.cpp)");
   const std::vector<std::optional<QType>> types = plan_mix(o.ftype, mix_model(in), tensors, o.mix, &notes);
 
   std::vector<PlanItem> plan;
@@ -294,8 +315,8 @@ int quantize(QuantizeOptions o) {
       throw Error("'" + o.in + "' is already quantized (tensor '" + t.name + "' is " + type_name(t.type) +
                   "); pass --allow-requantize to convert it anyway (quality drops with each requantization)");
     const std::vector<float>* importance = nullptr;
-    if (types[i] && !imatrix.empty()) {
-      if (auto it = imatrix.find(t.name); it != imatrix.end()) {
+    if (types[i]) {
+      if (auto it = imatrix.entries.find(t.name); it != imatrix.entries.end()) {
         if (int64_t(it->second.size()) != t.ne[0] * t.ne[2])
           throw Error("imatrix '" + o.imatrix + "': '" + t.name + "' has " + std::to_string(it->second.size()) +
                       " values, the tensor needs " + std::to_string(t.ne[0] * t.ne[2]));
@@ -327,8 +348,19 @@ int quantize(QuantizeOptions o) {
 
   GgufWriter w;
   w.copy_metadata(in);
-  w.set("general.file_type", GgufValue::u32(static_cast<uint32_t>(o.ftype)));
+  // As llama.cpp does: both keys move to the end, quantization_version first.
+  w.remove("general.file_type");
+  w.remove("general.quantization_version");
   w.set("general.quantization_version", GgufValue::u32(2));
+  w.set("general.file_type", GgufValue::u32(static_cast<uint32_t>(o.ftype)));
+  for (const char* key : {"split.no", "split.count", "split.tensors.count"}) w.remove(key);  // one file out
+  if (!o.imatrix.empty()) {
+    // What llama-quantize records about the imatrix it used.
+    w.set("quantize.imatrix.file", GgufValue::string(o.imatrix));
+    w.set("quantize.imatrix.entries_count", GgufValue::i32(int32_t(imatrix.entries.size())));
+    if (!imatrix.dataset.empty()) w.set("quantize.imatrix.dataset", GgufValue::string(imatrix.dataset));
+    if (imatrix.chunks >= 0) w.set("quantize.imatrix.chunks_count", GgufValue::i32(imatrix.chunks));
+  }
 
   const bool tty = isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();

@@ -44,6 +44,11 @@ void write_dat(const std::string& path, const std::vector<std::pair<std::string,
       out.write(reinterpret_cast<const char*>(&v), sizeof v);
     }
   }
+  // The optional trailer: the chunk count and the calibration file's name.
+  const std::string dataset = "tinytext.txt";
+  i32(3);
+  i32(int32_t(dataset.size()));
+  out.write(dataset.data(), std::streamsize(dataset.size()));
 }
 
 }  // namespace
@@ -72,6 +77,26 @@ TEST_CASE("kq quantize reproduces llama-quantize's mixes tensor for tensor", "[a
         // kq's quantizers match llama.cpp's bit for bit (see the --pure test), so the bytes do too.
         CHECK(std::memcmp(g.data, w.data, w.nbytes) == 0);
       }
+      // Metadata order included (file_type and quantization_version move to the end): the whole file.
+      REQUIRE(got.file_size() == want.file_size());
+      CHECK(std::memcmp(got.bytes(), want.bytes(), want.file_size()) == 0);
+    }
+  }
+}
+
+TEST_CASE("kq quantize --pure writes llama-quantize --pure's files byte for byte", "[app][conformance]") {
+  for (const char* ftype : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_S", "Q4_K_S", "Q5_K_S", "Q6_K",
+                            "IQ4_NL", "IQ4_XS", "F16", "BF16"}) {
+    DYNAMIC_SECTION(ftype) {
+      const std::string out = scratch(std::string("whole-pure-") + ftype + ".gguf");
+      const CommandResult r = run_kq({"quantize", tiny(), out, ftype, "--pure", "-t", "2"});
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      const kq::GgufFile want =
+          kq::GgufFile::open(kq::test::testdata_file(std::string("quant/synth-tiny-pure-") + ftype + ".gguf"));
+      const kq::GgufFile got = kq::GgufFile::open(out);
+      REQUIRE(got.file_size() == want.file_size());
+      CHECK(std::memcmp(got.bytes(), want.bytes(), want.file_size()) == 0);
     }
   }
 }
@@ -90,11 +115,16 @@ TEST_CASE("kq quantize --dry-run prints the plan and writes nothing", "[app]") {
     const size_t at = r.out.find(t.name + " ");
     REQUIRE(at != std::string::npos);
     const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
-    CHECK(line.find(std::string(" ") + kq::type_name(t.type) + " ") != std::string::npos);
-    CHECK(line.find(" " + std::to_string(t.nbytes)) != std::string::npos);
+    std::string type_field = " ", bytes_field = " ";
+    type_field.append(kq::type_name(t.type)).append(" ");
+    bytes_field.append(std::to_string(t.nbytes));
+    CHECK(line.find(type_field) != std::string::npos);
+    CHECK(line.find(bytes_field) != std::string::npos);
     total += t.nbytes;
   }
-  CHECK(r.out.find("(" + std::to_string(total) + " bytes)") != std::string::npos);
+  std::string total_field = "(";
+  total_field.append(std::to_string(total)).append(" bytes)");
+  CHECK(r.out.find(total_field) != std::string::npos);
   CHECK(r.out.find("bpw") != std::string::npos);
   CHECK(r.out.find("Q4_K_M") != std::string::npos);
 
@@ -125,6 +155,14 @@ TEST_CASE("kq quantize --tensor-type, --output-tensor-type, --token-embedding-ty
   CHECK(type_of("output.weight") == "Q8_0");
   CHECK(type_of("token_embd.weight") == "Q6_K");
   CHECK(f.get_int("general.file_type", -1) == 15);
+
+  // With --pure the patterns do nothing (as in llama.cpp), and kq says so.
+  const std::string pure = scratch("overrides-pure.gguf");
+  const CommandResult p = run_kq({"quantize", tiny(), pure, "Q4_K_M", "--pure", "--tensor-type", "attn_v=Q8_0"});
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  CHECK(p.err.find("--tensor-type is ignored with --pure") != std::string::npos);
+  CHECK(kq::GgufFile::open(pure).find_tensor("blk.0.attn_v.weight")->type == QType::Q4_K);
 }
 
 TEST_CASE("kq quantize --imatrix: legacy .dat and GGUF files", "[app]") {
@@ -148,6 +186,12 @@ TEST_CASE("kq quantize --imatrix: legacy .dat and GGUF files", "[app]") {
   CHECK_FALSE(same("blk.0.ffn_down.weight"));  // weighted by the imatrix
   CHECK(same("token_embd.weight"));             // no entry: quantized as before
   CHECK(same("blk.0.attn_norm.weight"));
+  // What llama-quantize records about the imatrix.
+  CHECK(b.get_string("quantize.imatrix.file") == dat);
+  CHECK(b.get_int("quantize.imatrix.entries_count", -1) == int64_t(entries.size()));
+  CHECK(b.get_int("quantize.imatrix.chunks_count", -1) == 3);
+  CHECK(b.get_string("quantize.imatrix.dataset") == "tinytext.txt");
+  CHECK(a.find("quantize.imatrix.file") == nullptr);
 
   // The same importance as a GGUF imatrix (in_sum2 / counts) gives the same file.
   std::vector<std::vector<float>> sums, counts;

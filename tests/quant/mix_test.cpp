@@ -346,7 +346,7 @@ TEST_CASE("falcon tables", "[quant][mix]") {
   CHECK(p[layer(4, "ffn_down")] == "Q4_K");
 }
 
-TEST_CASE("--pure and the user's overrides", "[quant][mix]") {
+TEST_CASE("plan_mix: --pure and the user's overrides", "[quant][mix]") {
   const Shape s;
   MixOptions pure;
   pure.pure = true;

@@ -42,7 +42,7 @@ constexpr const char* kBenchUsage =
     "  --cache-type T           KV cache type: f32, f16 (default) or q8_0\n"
     "  --membw                  measure read bandwidth (1 thread and each -t) and show the decode roofline\n"
     "  --membw-size SIZE        bytes the bandwidth probe streams (default 1G)\n"
-    "  --no-hugepages           no madvise(MADV_HUGEPAGE) on synthetic weights\n"
+    "  --no-hugepages           no madvise(MADV_HUGEPAGE) on synthetic weights and the bandwidth probe\n"
     "  --json                   print one JSON object instead of the table\n"
     "  --quiet                  no progress lines on stderr\n";
 
@@ -263,7 +263,7 @@ std::vector<MembwResult> probe_bandwidth(const BenchOptions& o) {
     if (std::find(counts.begin(), counts.end(), t) == counts.end()) counts.push_back(t);
   if (!o.quiet)
     std::fprintf(stderr, "kq bench: measuring read bandwidth (%s buffer)\n", human_bytes(double(o.membw_bytes)).c_str());
-  return measure_read_bandwidth(counts, size_t(o.membw_bytes));
+  return measure_read_bandwidth(counts, size_t(o.membw_bytes), 5, o.huge_pages);
 }
 
 std::string header_line(const std::vector<MembwResult>& bw) {

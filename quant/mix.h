@@ -37,11 +37,22 @@ enum class FileType : uint32_t {
   kBF16 = 32,
 };
 
-// "Q4_K_M" <-> FileType (case-insensitive); nullopt for unknown names.
+// "Q4_K_M" <-> FileType (case-insensitive); nullopt for unknown names. Also accepted: the numeric
+// llama_ftype, and Q3_K / Q4_K / Q5_K for the _S file type (what a file of only that type records).
 std::optional<FileType> parse_file_type(std::string_view name);
 const char* file_type_name(FileType ft);
+// The name of any general.file_type value, including ones kq cannot write ("IQ2_XXS");
+// "unknown (N)" for values llama.cpp does not define.
+std::string file_type_label(int64_t id);
 // The block type most of the file's weights get (Q4_K_M -> Q4_K).
 QType file_type_base(FileType ft);
+// Every file type kq can write, in a stable order (for usage text and tests).
+const std::vector<FileType>& all_file_types();
+
+// llama.cpp's fallback when a row of ne0 values is not whole blocks of `want`: Q2_K/Q3_K/IQ4_XS ->
+// IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, and F16 when that does not fit either.
+// Returns `want` when it fits.
+QType row_fallback(QType want, int64_t ne0);
 
 // One tensor as the planner sees it (from a GGUF tensor info).
 struct MixTensor {
@@ -71,7 +82,11 @@ struct MixOptions {
 
 // The type each tensor gets, in the order given: nullopt for tensors that are copied unchanged
 // (1-D tensors, norms, ...). Row-length fallbacks (a row that is not whole blocks) are applied.
+// Layer counters follow llama.cpp's visiting order (non-block tensors, then blk.0, blk.1, ...,
+// by name within each), whatever the order given. Throws kq::Error for a bad --tensor-type
+// pattern or (MoE) an ffn tensor whose layer cannot be read from its name. When `notes` is given,
+// one line is appended for each row-length fallback ("blk.0.attn_v.weight: rows of 2880 ...").
 std::vector<std::optional<QType>> plan_mix(FileType ft, const MixModel& model, const std::vector<MixTensor>& tensors,
-                                           const MixOptions& options = {});
+                                           const MixOptions& options = {}, std::vector<std::string>* notes = nullptr);
 
 }  // namespace kq

@@ -1,41 +1,69 @@
-// `kq quantize`: rewrites a GGUF model with its 2-D weights converted to one block type.
+// `kq quantize`: rewrites a GGUF model in one of llama.cpp's file types, per-tensor types from quant/mix.
 #include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
-#include "apps/kq/file_types.h"
 #include "formats/gguf.h"
+#include "quant/mix.h"
 
 namespace kq::app {
 
 namespace {
 
 constexpr const char* kQuantizeUsage =
-    "usage: kq quantize IN OUT TYPE [--pure] [--allow-requantize] [-t N]\n"
-    "  TYPE                 F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS\n"
-    "                       applied to every 2-D weight (norms, biases and other 1-D tensors are copied);\n"
-    "                       a weight whose rows are not whole blocks of TYPE falls back as llama.cpp does\n"
-    "                       (Q2_K/Q3_K/IQ4_XS -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, else F16)\n"
-    "  --pure               one type for every weight (today every weight gets TYPE anyway: llama.cpp's\n"
-    "                       mixes such as Q4_K_M are not implemented yet)\n"
-    "  --allow-requantize   accept quantized input (dequantized, then quantized again)\n"
-    "  -t, --threads N      threads (default: all cores)\n";
+    "usage: kq quantize IN OUT TYPE [options]\n"
+    "       kq quantize IN TYPE --dry-run [options]\n"
+    "  TYPE                      a llama.cpp file type (case-insensitive, or its number):\n"
+    "                              Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M\n"
+    "                              Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS F16 BF16 F32\n"
+    "                            (Q3_K, Q4_K, Q5_K mean Q3_K_S, Q4_K_S, Q5_K_S). Each tensor gets the type\n"
+    "                            llama.cpp's rules give it by role and layer (Q4_K_M: attn_v and ffn_down\n"
+    "                            on about half the layers Q6_K, output Q6_K, the rest Q4_K); norms, biases\n"
+    "                            and other 1-D tensors are copied; a weight whose rows are not whole blocks\n"
+    "                            falls back (Q2_K/Q3_K/IQ4_XS -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1,\n"
+    "                            Q6_K -> Q8_0, else F16)\n"
+    "  --pure                    no per-tensor rules: every weight gets the file type's base type\n"
+    "  --imatrix FILE            importance matrix (llama.cpp imatrix .dat or GGUF) to weight the errors\n"
+    "  --tensor-type REGEX=T     tensors whose name matches REGEX (searched, ECMAScript) get block type T;\n"
+    "                            repeatable, the first matching pattern wins\n"
+    "  --output-tensor-type T    block type of output.weight\n"
+    "  --token-embedding-type T  block type of token_embd.weight\n"
+    "  --allow-requantize        accept quantized input (dequantized, then quantized again)\n"
+    "  --dry-run                 print the plan (tensor, type, bytes; total size and bpw), write nothing\n"
+    "  -t, --threads N           threads (default: all cores)\n"
+    "  T is a block type: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS\n";
 
 struct QuantizeOptions {
   std::string in, out;
-  QType type = QType::F32;
+  FileType ftype = FileType::kF32;
+  MixOptions mix;
+  std::string imatrix;
   bool allow_requantize = false;
+  bool dry_run = false;
   int threads = 0;
 };
+
+// A block type given to an option (or as the TYPE operand, to explain why it is not a file type).
+QType parse_block_type(const std::string& what, const std::string& name) {
+  const TypeTraits* t = find_type(name);
+  if (!t) throw UsageError(what + ": unknown type '" + name + "'");
+  if (t->activation_only) throw UsageError(std::string(t->name) + " is an activation-only type, not for weights");
+  return t->type;
+}
 
 QuantizeOptions parse_quantize_args(const std::vector<std::string>& args) {
   QuantizeOptions o;
@@ -43,9 +71,29 @@ QuantizeOptions parse_quantize_args(const std::vector<std::string>& args) {
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--pure") {
-      // Accepted for llama-quantize compatibility; see the usage text.
+      o.mix.pure = true;
     } else if (a == "--allow-requantize") {
       o.allow_requantize = true;
+    } else if (a == "--dry-run") {
+      o.dry_run = true;
+    } else if (a == "--imatrix") {
+      o.imatrix = flag_value(args, i);
+    } else if (a == "--output-tensor-type") {
+      o.mix.output_type = parse_block_type(a, flag_value(args, i));
+    } else if (a == "--token-embedding-type") {
+      o.mix.token_embd_type = parse_block_type(a, flag_value(args, i));
+    } else if (a == "--tensor-type") {
+      const std::string& v = flag_value(args, i);
+      const size_t eq = v.rfind('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+        throw UsageError("--tensor-type needs REGEX=TYPE, got '" + v + "'");
+      const std::string pattern = v.substr(0, eq);
+      try {
+        (void)std::regex(pattern);
+      } catch (const std::regex_error& e) {
+        throw UsageError("--tensor-type: bad regular expression '" + pattern + "': " + e.what());
+      }
+      o.mix.tensor_types.emplace_back(pattern, parse_block_type(a, v.substr(eq + 1)));
     } else if (a == "-t" || a == "--threads") {
       o.threads = parse_int(a, flag_value(args, i));
       if (o.threads < 1) throw UsageError("option " + a + " needs a count >= 1");
@@ -55,45 +103,114 @@ QuantizeOptions parse_quantize_args(const std::vector<std::string>& args) {
       positional.push_back(a);
     }
   }
+  if (o.dry_run && positional.size() == 2) positional.insert(positional.begin() + 1, "");
   if (positional.size() != 3) throw UsageError("expected IN OUT TYPE");
   o.in = positional[0];
   o.out = positional[1];
-  const TypeTraits* t = find_type(positional[2]);
-  if (!t) throw UsageError("unknown type '" + positional[2] + "'");
-  if (t->activation_only) throw UsageError(std::string(t->name) + " is an activation-only type, not for weights");
-  o.type = t->type;
+  const std::optional<FileType> ft = parse_file_type(positional[2]);
+  if (!ft) {
+    if (const TypeTraits* t = find_type(positional[2]); t && t->activation_only)
+      throw UsageError(std::string(t->name) + " is an activation-only type, not for weights");
+    throw UsageError("unknown file type '" + positional[2] + "'");
+  }
+  o.ftype = *ft;
   return o;
 }
 
-bool is_float_type(QType t) { return !type_traits(t).is_quantized; }
-
-// Which tensors get quantized: weights with >= 2 dims, except norms and MoE routers (formats.md C.5).
-bool is_quantizable(const GgufTensorInfo& t) {
-  const std::string& n = t.name;
-  const auto ends_with = [&](const char* s) {
-    const size_t k = std::strlen(s);
-    return n.size() >= k && n.compare(n.size() - k, k, s) == 0;
+// The model facts the mix rules look at, from the GGUF metadata.
+MixModel mix_model(const GgufFile& f) {
+  MixModel m;
+  m.arch = f.get_string("general.architecture");
+  const auto first_int = [&](const std::string& key, int64_t def) -> int64_t {
+    const GgufValue* v = f.find(key);
+    if (!v) return def;
+    if (v->is_array()) return v->size() ? v->int_at(0) : def;  // per-layer values: llama.cpp looks at layer 0
+    return v->as_int();
   };
-  return t.n_dims >= 2 && ends_with("weight") && !ends_with("_norm.weight") && !ends_with("ffn_gate_inp.weight");
+  m.n_layer = static_cast<int>(first_int(m.arch + ".block_count", 0));
+  m.n_head = static_cast<int>(first_int(m.arch + ".attention.head_count", 0));
+  m.n_head_kv = static_cast<int>(first_int(m.arch + ".attention.head_count_kv", m.n_head));
+  m.n_expert = static_cast<int>(first_int(m.arch + ".expert_count", 0));
+  return m;
 }
 
-// Applies llama.cpp's fallback when a row is not a whole number of blocks of `want`.
-QType type_for_row(QType want, int64_t ne0) {
-  if (ne0 % type_traits(want).block_size == 0) return want;
-  QType fallback = QType::F16;
-  if (want == QType::Q2_K || want == QType::Q3_K || want == QType::IQ4_XS) fallback = QType::IQ4_NL;
-  else if (want == QType::Q4_K) fallback = QType::Q5_0;
-  else if (want == QType::Q5_K) fallback = QType::Q5_1;
-  else if (want == QType::Q6_K) fallback = QType::Q8_0;
-  if (ne0 % type_traits(fallback).block_size != 0) fallback = QType::F16;
-  return fallback;
+// Per-column importance of every weight in an imatrix file, as the mean of squared activations.
+using Imatrix = std::map<std::string, std::vector<float>>;
+
+Imatrix load_imatrix_gguf(const std::string& path) {
+  const GgufFile f = GgufFile::open(path);
+  Imatrix out;
+  constexpr std::string_view kSums = ".in_sum2";
+  for (const GgufTensorInfo& t : f.tensors()) {
+    if (t.name.size() <= kSums.size() || t.name.compare(t.name.size() - kSums.size(), kSums.size(), kSums) != 0)
+      continue;
+    const std::string weight = t.name.substr(0, t.name.size() - kSums.size());
+    const GgufTensorInfo* counts = f.find_tensor(weight + ".counts");
+    if (!counts) throw Error("imatrix '" + path + "': '" + t.name + "' has no '" + weight + ".counts'");
+    if (t.type != QType::F32 || counts->type != QType::F32)
+      throw Error("imatrix '" + path + "': '" + weight + "' is not F32");
+    const int64_t n_mat = counts->n_elements();
+    if (n_mat < 1 || t.n_elements() % n_mat != 0)
+      throw Error("imatrix '" + path + "': '" + weight + "' has " + std::to_string(t.n_elements()) + " sums for " +
+                  std::to_string(n_mat) + " counts");
+    const int64_t per = t.n_elements() / n_mat;
+    std::vector<float> sums(static_cast<size_t>(t.n_elements())), cnt(static_cast<size_t>(n_mat));
+    std::memcpy(sums.data(), t.data, sums.size() * sizeof(float));
+    std::memcpy(cnt.data(), counts->data, cnt.size() * sizeof(float));
+    for (int64_t j = 0; j < n_mat; ++j)
+      for (int64_t k = 0; k < per; ++k) {
+        float& v = sums[size_t(j * per + k)];
+        v = cnt[size_t(j)] > 0 ? v / cnt[size_t(j)] : 1.0f;  // an expert that saw no tokens: equal weights
+      }
+    out[weight] = std::move(sums);
+  }
+  return out;
+}
+
+// The legacy .dat layout (formats.md C.4): i32 count, then per entry name, ncall, nval, values.
+Imatrix load_imatrix_dat(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("imatrix '" + path + "': cannot open: " + std::strerror(errno));
+  const auto read_i32 = [&](const char* what) {
+    int32_t v = 0;
+    if (!in.read(reinterpret_cast<char*>(&v), sizeof v)) throw Error("imatrix '" + path + "': truncated " + what);
+    return v;
+  };
+  const int32_t n = read_i32("entry count");
+  if (n < 1) throw Error("imatrix '" + path + "': no entries (not an imatrix file?)");
+  Imatrix out;
+  for (int32_t e = 0; e < n; ++e) {
+    const int32_t len = read_i32("name length");
+    if (len < 1 || len > 4096) throw Error("imatrix '" + path + "': bad name length " + std::to_string(len));
+    std::string name(size_t(len), '\0');
+    if (!in.read(name.data(), len)) throw Error("imatrix '" + path + "': truncated name");
+    const int32_t ncall = read_i32("call count");
+    const int32_t nval = read_i32("value count");
+    if (nval < 1 || nval > (1 << 28)) throw Error("imatrix '" + path + "': bad value count for '" + name + "'");
+    std::vector<float> v(static_cast<size_t>(nval));
+    if (!in.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * sizeof(float))))
+      throw Error("imatrix '" + path + "': truncated values of '" + name + "'");
+    if (ncall > 0)
+      for (float& x : v) x /= float(ncall);
+    out[name] = std::move(v);
+  }
+  return out;
+}
+
+Imatrix load_imatrix(const std::string& path) {
+  char magic[4] = {};
+  std::ifstream(path, std::ios::binary).read(magic, 4);
+  Imatrix m = std::memcmp(magic, "GGUF", 4) == 0 ? load_imatrix_gguf(path) : load_imatrix_dat(path);
+  if (m.empty()) throw Error("imatrix '" + path + "': no entries");
+  return m;
 }
 
 // Converts every row of `src` into `dst` (type `to`) through float32, rows split over threads.
-void convert_rows(const GgufTensorInfo& src, QType to, uint8_t* dst, int threads) {
+// importance: null, or ne[0] values per matrix (ne[0]·ne[2] for stacked expert weights).
+void convert_rows(const GgufTensorInfo& src, QType to, uint8_t* dst, int threads, const float* importance) {
   const TypeTraits& from_t = type_traits(src.type);
   const TypeTraits& to_t = type_traits(to);
-  const int64_t n = src.ne[0], rows = src.n_rows();
+  const int64_t n = src.ne[0], rows = src.n_rows(), rows_per_matrix = src.ne[1];
   const size_t src_row = row_size(src.type, n), dst_row = row_size(to, n);
   Error first_error("");
   bool failed = false;
@@ -104,7 +221,8 @@ void convert_rows(const GgufTensorInfo& src, QType to, uint8_t* dst, int threads
     for (int64_t r = 0; r < rows; ++r) {
       try {
         from_t.to_float(src.data + size_t(r) * src_row, scratch.data(), n);
-        to_t.from_float(scratch.data(), dst + size_t(r) * dst_row, n, nullptr);
+        const float* w = importance ? importance + (r / rows_per_matrix % src.ne[2]) * n : nullptr;
+        to_t.from_float(scratch.data(), dst + size_t(r) * dst_row, n, w);
       } catch (const Error& e) {
 #pragma omp critical
         if (!failed) failed = true, first_error = e;
@@ -118,71 +236,135 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-int quantize(const QuantizeOptions& o) {
+std::string shape_of(const GgufTensorInfo& t) {
+  std::string s = "[";
+  for (uint32_t d = 0; d < std::max<uint32_t>(t.n_dims, 1); ++d) s += (d ? ", " : "") + std::to_string(t.ne[d]);
+  return s + "]";
+}
+
+std::string minutes_seconds(double s) {
+  const long total = s > 0 ? long(s + 0.5) : 0;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
+  return buf;
+}
+
+struct PlanItem {
+  const GgufTensorInfo* t;
+  QType to;
+  const std::vector<float>* importance;  // null when none applies
+};
+
+int quantize(QuantizeOptions o) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::exists(o.out, ec) && fs::equivalent(o.in, o.out, ec))
+  if (!o.dry_run && fs::exists(o.out, ec) && fs::equivalent(o.in, o.out, ec))
     throw Error("OUT is the same file as IN ('" + o.out + "'): write to a new file");
   const GgufFile in = GgufFile::open(o.in);
   const int threads = o.threads > 0 ? o.threads : omp_get_num_procs();
+  Imatrix imatrix;
+  if (!o.imatrix.empty()) {
+    imatrix = load_imatrix(o.imatrix);
+    o.mix.has_imatrix = true;
+  }
+
+  // llama.cpp's order: non-block tensors, then blk.0, blk.1, ..., by name within each.
+  std::vector<const GgufTensorInfo*> order;
+  for (const GgufTensorInfo& t : in.tensors()) order.push_back(&t);
+  const auto layer = [](const std::string& name) {
+    int l = -1;
+    return std::sscanf(name.c_str(), "blk.%d.", &l) == 1 ? l : -1;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](const GgufTensorInfo* a, const GgufTensorInfo* b) {
+    const int la = layer(a->name), lb = layer(b->name);
+    return la != lb ? la < lb : a->name < b->name;
+  });
+  std::vector<MixTensor> tensors;
+  for (const GgufTensorInfo* t : order) tensors.push_back({t->name, t->ne, int(t->n_dims), t->type});
+  std::vector<std::string> notes;
+  const std::vector<std::optional<QType>> types = plan_mix(o.ftype, mix_model(in), tensors, o.mix, &notes);
+
+  std::vector<PlanItem> plan;
+  uint64_t out_bytes = 0, in_bytes = 0, convert_bytes = 0;
+  int64_t n_params = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const GgufTensorInfo& t = *order[i];
+    const QType to = types[i].value_or(t.type);
+    if (to != t.type && type_traits(t.type).is_quantized && !o.allow_requantize)
+      throw Error("'" + o.in + "' is already quantized (tensor '" + t.name + "' is " + type_name(t.type) +
+                  "); pass --allow-requantize to convert it anyway (quality drops with each requantization)");
+    const std::vector<float>* importance = nullptr;
+    if (types[i] && !imatrix.empty()) {
+      if (auto it = imatrix.find(t.name); it != imatrix.end()) {
+        if (int64_t(it->second.size()) != t.ne[0] * t.ne[2])
+          throw Error("imatrix '" + o.imatrix + "': '" + t.name + "' has " + std::to_string(it->second.size()) +
+                      " values, the tensor needs " + std::to_string(t.ne[0] * t.ne[2]));
+        importance = &it->second;
+      }
+    }
+    // llama.cpp refuses Q2_K_S without an imatrix (it is tuned for one), except for token_embd.
+    if (o.ftype == FileType::kQ2_K_S && to == QType::Q2_K && !importance && t.name != "token_embd.weight")
+      throw Error("Q2_K_S needs an importance matrix for '" + t.name + "' (pass --imatrix FILE, or use Q2_K)");
+    plan.push_back({&t, to, importance});
+    in_bytes += t.nbytes;
+    out_bytes += row_size(to, t.ne[0]) * uint64_t(t.n_rows());
+    if (to != t.type) convert_bytes += t.nbytes;
+    n_params += t.n_elements();
+  }
+  for (const std::string& note : notes) std::fprintf(stderr, "kq quantize: %s\n", note.c_str());
+  const double bpw = n_params ? 8.0 * double(out_bytes) / double(n_params) : 0.0;
+
+  if (o.dry_run) {
+    std::printf("%-40s %-7s %-24s %12s\n", "tensor", "type", "shape", "bytes");
+    for (const PlanItem& p : plan) {
+      std::printf("%-40s %-7s %-24s %12llu\n", p.t->name.c_str(), type_name(p.to), shape_of(*p.t).c_str(),
+                  (unsigned long long)(row_size(p.to, p.t->ne[0]) * uint64_t(p.t->n_rows())));
+    }
+    std::printf("total: %zu tensors, %.2f MiB (%llu bytes), %.3f bpw, file type %s\n", plan.size(),
+                double(out_bytes) / 1048576.0, (unsigned long long)out_bytes, bpw, file_type_name(o.ftype));
+    return 0;
+  }
 
   GgufWriter w;
   w.copy_metadata(in);
-  w.set("general.file_type", GgufValue::u32(*file_type_for(o.type)));
+  w.set("general.file_type", GgufValue::u32(static_cast<uint32_t>(o.ftype)));
   w.set("general.quantization_version", GgufValue::u32(2));
-
-  struct Plan {
-    const GgufTensorInfo* t;
-    QType to;
-  };
-  std::vector<Plan> plan;
-  uint64_t out_bytes = 0, in_bytes = 0;
-  int64_t n_params = 0;
-  for (const GgufTensorInfo& t : in.tensors()) {
-    QType to = t.type;
-    if (is_quantizable(t)) {
-      to = type_for_row(o.type, t.ne[0]);
-      if (to != o.type)
-        std::fprintf(stderr, "kq quantize: %s: rows of %lld are not whole %s blocks, using %s\n", t.name.c_str(),
-                     (long long)t.ne[0], type_name(o.type), type_name(to));
-    }
-    if (to != t.type && !is_float_type(t.type) && !o.allow_requantize)
-      throw Error("'" + o.in + "' is already quantized (tensor '" + t.name + "' is " + type_name(t.type) +
-                  "); pass --allow-requantize to convert it anyway (quality drops with each requantization)");
-    plan.push_back({&t, to});
-    in_bytes += t.nbytes;
-    out_bytes += row_size(to, t.ne[0]) * uint64_t(t.n_rows());
-    n_params += t.n_elements();
-  }
 
   const bool tty = isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   size_t done = 0;
   uint64_t bytes_done = 0;
-  for (const Plan& p : plan) {
-    const GgufTensorInfo& t = *p.t;
+  for (size_t index = 0; index < plan.size(); ++index) {
+    const GgufTensorInfo& t = *plan[index].t;
     std::vector<int64_t> ne(t.ne.begin(), t.ne.begin() + std::max<uint32_t>(t.n_dims, 1));
-    if (p.to == t.type) {
+    if (plan[index].to == t.type) {
       w.add_tensor(t.name, t.type, ne, t.data);  // copied byte for byte
       continue;
     }
-    const size_t index = &p - plan.data();
-    w.add_tensor(t.name, p.to, ne, [&, index](uint8_t* dst, size_t) {
-      const GgufTensorInfo& src = *plan[index].t;
-      convert_rows(src, plan[index].to, dst, threads);
+    w.add_tensor(t.name, plan[index].to, ne, [&, index](uint8_t* dst, size_t) {
+      const PlanItem& p = plan[index];
+      convert_rows(*p.t, p.to, dst, threads, p.importance ? p.importance->data() : nullptr);
       ++done;
-      bytes_done += src.nbytes;
+      bytes_done += p.t->nbytes;
       const double secs = seconds_since(start);
-      std::fprintf(stderr, "%s[%4zu/%4zu] %-36s %-6s -> %-6s %8.1f MB/s%s", tty ? "\r" : "", index + 1, plan.size(),
-                   src.name.c_str(), type_name(src.type), type_name(plan[index].to),
-                   secs > 0 ? double(bytes_done) / 1e6 / secs : 0.0, tty ? "\x1b[K" : "\n");
+      const double rate = secs > 0 ? double(bytes_done) / secs : 0.0;
+      if (tty) {
+        // One line, redrawn: where we are, how fast, how long to go.
+        const double eta = rate > 0 ? double(convert_bytes - bytes_done) / rate : 0.0;
+        std::fprintf(stderr, "\r[%4zu/%4zu] %-32s %-6s -> %-6s %8.1f MB/s  ETA %s\x1b[K", index + 1, plan.size(),
+                     p.t->name.c_str(), type_name(p.t->type), type_name(p.to), rate / 1e6,
+                     minutes_seconds(eta).c_str());
+      } else {
+        std::fprintf(stderr, "[%4zu/%4zu] %-36s %-6s -> %-6s %8.1f MB/s\n", index + 1, plan.size(),
+                     p.t->name.c_str(), type_name(p.t->type), type_name(p.to), rate / 1e6);
+      }
     });
   }
   w.write(o.out);
   if (tty && done) std::fputc('\n', stderr);
-  std::fprintf(stderr, "kq quantize: %s -> %s: %.2f MiB -> %.2f MiB, %.3f bpw, %zu tensors converted, %.2f s\n",
-               o.in.c_str(), o.out.c_str(), double(in_bytes) / 1048576.0, double(out_bytes) / 1048576.0,
-               n_params ? 8.0 * double(out_bytes) / double(n_params) : 0.0, done, seconds_since(start));
+  std::fprintf(stderr, "kq quantize: %s -> %s (%s): %.2f MiB -> %.2f MiB, %.3f bpw, %zu tensors converted, %.2f s\n",
+               o.in.c_str(), o.out.c_str(), file_type_name(o.ftype), double(in_bytes) / 1048576.0,
+               double(out_bytes) / 1048576.0, bpw, done, seconds_since(start));
   return 0;
 }
 

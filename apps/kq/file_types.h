@@ -1,18 +1,14 @@
-// llama.cpp's file types (general.file_type, llama_ftype): names and the single-type ones kq writes.
+// Shim for cmd_info: file type names now live in quant/mix.h (file_type_label); call that directly.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
-#include "quant/registry.h"
+#include "quant/mix.h"
 
 namespace kq::app {
 
 // Name of a general.file_type value, e.g. 15 -> "Q4_K_M"; "unknown (N)" when not known.
-std::string file_type_name(int64_t ftype);
-// The general.file_type that a file whose 2-D weights are all `t` gets (Q4_K -> Q4_K_S as in
-// llama.cpp); nullopt for activation-only types.
-std::optional<uint32_t> file_type_for(QType t);
+inline std::string file_type_name(int64_t ftype) { return kq::file_type_label(ftype); }
 
 }  // namespace kq::app

@@ -57,13 +57,16 @@ double time_pass(const uint8_t* buf, size_t bytes, int n_threads) {
 
 }  // namespace
 
-std::vector<MembwResult> measure_read_bandwidth(const std::vector<int>& thread_counts, size_t bytes, int runs) {
+std::vector<MembwResult> measure_read_bandwidth(const std::vector<int>& thread_counts, size_t bytes, int runs,
+                                                bool huge_pages) {
   bytes = std::max<size_t>(bytes, size_t(1) << 16) / 4096 * 4096;
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw Error("membw: cannot map " + std::to_string(bytes) + " bytes: " + std::strerror(errno));
   const std::unique_ptr<void, std::function<void(void*)>> owner(p, [bytes](void* q) { ::munmap(q, bytes); });
 #ifdef MADV_HUGEPAGE
-  ::madvise(p, bytes, MADV_HUGEPAGE);  // like the weights of a synthetic model
+  if (huge_pages) ::madvise(p, bytes, MADV_HUGEPAGE);  // advice only: errors are ignored
+#else
+  (void)huge_pages;
 #endif
   auto* buf = static_cast<uint8_t*>(p);
   const int max_threads = std::max(1, *std::max_element(thread_counts.begin(), thread_counts.end()));

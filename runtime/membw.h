@@ -19,8 +19,10 @@ struct MembwResult {
 
 // Streams a buffer of `bytes` (touched first, so pages are real) with simple vector loads, split
 // evenly over each thread count, `runs` times after a warm-up pass; returns the best rate per count.
+// huge_pages asks for transparent huge pages (madvise), as synthetic model weights do.
 std::vector<MembwResult> measure_read_bandwidth(const std::vector<int>& thread_counts,
-                                                size_t bytes = kMembwDefaultBytes, int runs = 5);
+                                                size_t bytes = kMembwDefaultBytes, int runs = 5,
+                                                bool huge_pages = true);
 
 // Bytes one decode step reads: every matmul weight (output included), one embedding row, and the
 // keys and values of `kv_depth` cached positions in every layer (fractional depth = a mean).

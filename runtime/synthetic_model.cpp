@@ -91,39 +91,6 @@ std::vector<PlannedTensor> tensor_list(const SyntheticShape& s) {
   return t;
 }
 
-// Until quant/mix.cpp lands (branch mix): every 2-D weight gets the file type's base block type, or F16
-// when its rows are not whole blocks of it.
-QType interim_base_type(FileType ft) {
-  switch (ft) {
-    case FileType::kF32: return QType::F32;
-    case FileType::kF16: return QType::F16;
-    case FileType::kBF16: return QType::BF16;
-    case FileType::kQ4_0: return QType::Q4_0;
-    case FileType::kQ4_1: return QType::Q4_1;
-    case FileType::kQ5_0: return QType::Q5_0;
-    case FileType::kQ5_1: return QType::Q5_1;
-    case FileType::kQ8_0: return QType::Q8_0;
-    case FileType::kQ2_K: case FileType::kQ2_K_S: return QType::Q2_K;
-    case FileType::kQ3_K_S: case FileType::kQ3_K_M: case FileType::kQ3_K_L: return QType::Q3_K;
-    case FileType::kQ4_K_S: case FileType::kQ4_K_M: return QType::Q4_K;
-    case FileType::kQ5_K_S: case FileType::kQ5_K_M: return QType::Q5_K;
-    case FileType::kQ6_K: return QType::Q6_K;
-    case FileType::kIQ4_NL: return QType::IQ4_NL;
-    case FileType::kIQ4_XS: return QType::IQ4_XS;
-  }
-  throw Error("synthetic model: unsupported file type " + std::to_string(uint32_t(ft)));
-}
-
-std::vector<std::optional<QType>> interim_plan_mix(FileType ft, const MixModel&, const std::vector<MixTensor>& tensors) {
-  const QType base = interim_base_type(ft);
-  std::vector<std::optional<QType>> out;
-  for (const MixTensor& t : tensors) {
-    if (t.n_dims == 1) out.push_back(std::nullopt);
-    else out.push_back(t.ne[0] % type_traits(base).block_size == 0 ? base : QType::F16);
-  }
-  return out;
-}
-
 // Gives each tensor the type `kq quantize` would: the file type's mix for 2-D weights, F32 for norms.
 void assign_types(std::vector<PlannedTensor>& tensors, const SyntheticShape& s, FileType ft) {
   std::vector<MixTensor> mix;
@@ -141,7 +108,7 @@ void assign_types(std::vector<PlannedTensor>& tensors, const SyntheticShape& s, 
   model.n_layer = s.n_layer;
   model.n_head = s.n_head;
   model.n_head_kv = s.n_head_kv;
-  const std::vector<std::optional<QType>> types = interim_plan_mix(ft, model, mix);
+  const std::vector<std::optional<QType>> types = plan_mix(ft, model, mix);
   for (size_t i = 0; i < tensors.size(); ++i) tensors[i].type = types[i].value_or(mix[i].type);
 }
 

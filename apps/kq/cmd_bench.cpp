@@ -12,10 +12,10 @@
 
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
-#include "apps/kq/file_types.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "quant/kernels.h"
+#include "quant/mix.h"
 #include "runtime/membw.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -42,7 +42,7 @@ constexpr const char* kBenchUsage =
     "  --cache-type T           KV cache type: f32, f16 (default) or q8_0\n"
     "  --membw                  measure read bandwidth (1 thread and each -t) and show the decode roofline\n"
     "  --membw-size SIZE        bytes the bandwidth probe streams (default 1G)\n"
-    "  --no-hugepages           no madvise(MADV_HUGEPAGE) on synthetic weights\n"
+    "  --no-hugepages           no madvise(MADV_HUGEPAGE) on synthetic weights and the bandwidth probe\n"
     "  --json                   print one JSON object instead of the table\n"
     "  --quiet                  no progress lines on stderr\n";
 
@@ -77,15 +77,6 @@ std::vector<int> parse_list(const std::string& flag, const std::string& value, i
     start = comma + 1;
   }
   return out;
-}
-
-// A file type name such as Q4_K_M (case-insensitive), from the names general.file_type can have.
-std::optional<FileType> find_file_type(const std::string& name) {
-  std::string upper = name;
-  for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
-  for (int64_t id = 0; id < 64; ++id)
-    if (file_type_name(id) == upper) return FileType(uint32_t(id));
-  return std::nullopt;
 }
 
 BenchOptions parse_bench_args(const std::vector<std::string>& args) {
@@ -141,7 +132,7 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
   if (!o.model.empty() && o.shape) throw UsageError("give either -m MODEL or --synthetic SHAPE, not both");
   if (o.model.empty() && !o.shape && !o.membw) throw UsageError("missing -m MODEL or --synthetic SHAPE");
   if (o.have_type && !o.shape) throw UsageError("--type applies to --synthetic models only");
-  if (o.have_type && !find_file_type(o.type_name))
+  if (o.have_type && !parse_file_type(o.type_name))
     throw UsageError("unknown file type '" + o.type_name + "' (e.g. Q4_K_M, Q8_0, Q4_0, Q6_K, IQ4_XS, F16)");
   const bool any_test = std::any_of(o.n_prompt.begin(), o.n_prompt.end(), [](int n) { return n > 0; }) ||
                         std::any_of(o.n_gen.begin(), o.n_gen.end(), [](int n) { return n > 0; });
@@ -245,7 +236,7 @@ ModelFacts model_facts(const Model& m, const BenchOptions& o) {
     f.source = o.model;
   }
   const GgufValue* ft = g.find("general.file_type");
-  f.file_type = ft && ft->is_integer() ? file_type_name(ft->as_int()) : "?";
+  f.file_type = ft && ft->is_integer() ? file_type_label(ft->as_int()) : "?";
   f.size = double(m.weight_bytes());
   for (const GgufTensorInfo& t : g.tensors()) f.params += double(t.n_elements());
   return f;
@@ -263,7 +254,7 @@ std::vector<MembwResult> probe_bandwidth(const BenchOptions& o) {
     if (std::find(counts.begin(), counts.end(), t) == counts.end()) counts.push_back(t);
   if (!o.quiet)
     std::fprintf(stderr, "kq bench: measuring read bandwidth (%s buffer)\n", human_bytes(double(o.membw_bytes)).c_str());
-  return measure_read_bandwidth(counts, size_t(o.membw_bytes));
+  return measure_read_bandwidth(counts, size_t(o.membw_bytes), 5, o.huge_pages);
 }
 
 std::string header_line(const std::vector<MembwResult>& bw) {
@@ -425,7 +416,7 @@ int bench_membw_only(const BenchOptions& o) {
 std::unique_ptr<Model> open_model(const BenchOptions& o) {
   if (!o.shape) return Model::load(o.model);
   SyntheticOptions so;
-  so.file_type = *find_file_type(o.type_name);
+  so.file_type = *parse_file_type(o.type_name);
   so.huge_pages = o.huge_pages;
   if (!o.quiet) std::fprintf(stderr, "kq bench: building synthetic %s %s\n", o.shape->name.c_str(), o.type_name.c_str());
   const auto t0 = std::chrono::steady_clock::now();

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,37 @@ TEST_CASE("a synthetic model has the shape's tensors, typed and filled", "[synth
   s.eval({1, 2, 3, 299});
   s.eval({7});
   for (int v = 0; v < c.n_vocab; ++v) REQUIRE(std::isfinite(s.logits()[v]));
+}
+
+TEST_CASE("a synthetic Q4_K_M model has the types kq quantize would give it", "[synthetic]") {
+  const kq::SyntheticShape shape = kq::parse_synthetic_shape(kTinySpec);
+  const auto model = kq::build_synthetic_model(shape, {});  // Q4_K_M by default
+  CHECK(model->gguf().get_int("general.file_type", -1) == 15);
+  std::vector<kq::MixTensor> list;
+  for (const kq::GgufTensorInfo& t : model->gguf().tensors()) {
+    kq::MixTensor m;
+    m.name = t.name;
+    m.ne = t.ne;
+    m.n_dims = int(t.n_dims);
+    m.type = t.n_dims == 1 ? kq::QType::F32 : kq::QType::F16;
+    list.push_back(m);
+  }
+  kq::MixModel mm;
+  mm.n_layer = 2;
+  mm.n_head = 4;
+  mm.n_head_kv = 2;
+  const auto plan = kq::plan_mix(kq::FileType::kQ4_K_M, mm, list);
+  std::map<kq::QType, int> seen;
+  for (size_t i = 0; i < list.size(); ++i) {
+    INFO(list[i].name);
+    const kq::QType got = model->gguf().tensors()[i].type;
+    CHECK(got == plan[i].value_or(list[i].type));
+    ++seen[got];
+  }
+  // The mix really is a mix: Q4_K for most weights, Q6_K for the output (llama.cpp's rule), F32 norms.
+  CHECK(model->gguf().find_tensor("output.weight")->type == kq::QType::Q6_K);
+  CHECK(model->gguf().find_tensor("blk.0.ffn_gate.weight")->type == kq::QType::Q4_K);
+  CHECK(seen[kq::QType::F32] == 2 * 2 + 1);
 }
 
 TEST_CASE("synthetic models are deterministic in their seed", "[synthetic]") {

@@ -380,23 +380,25 @@ void in_row_chunks(const MatmulTile& t) {
   }
 }
 
+// min_tokens: where the gemm overtook the AVX2 decode tiles (thread CPU time, 2048 × 4096 weight,
+// "gemm vs decode crossover" bench case), rounded towards the gemm (prefill weights come from DRAM).
 template <class Block>
-void install_super(KernelTable& table, QType type) {
+void install_super(KernelTable& table, QType type, int min_tokens) {
   TypeKernels& k = table[type];
   k.gemm = in_row_chunks<gemm_super_rows<Block>>;
   k.gemm_scratch = SuperLayout<Block>::scratch;
   k.gemm_rows = kTileRows;
-  k.gemm_min_tokens = 8;
+  k.gemm_min_tokens = min_tokens;
   k.gemm_name = "avx2 panel";
 }
 
 template <class Block>
-void install_legacy(KernelTable& table, QType type) {
+void install_legacy(KernelTable& table, QType type, int min_tokens) {
   TypeKernels& k = table[type];
   k.gemm = in_row_chunks<gemm_legacy_rows<Block>>;
   k.gemm_scratch = LegacyLayout<Block>::scratch;
   k.gemm_rows = kTileRows;
-  k.gemm_min_tokens = 8;
+  k.gemm_min_tokens = min_tokens;
   k.gemm_name = "avx2 panel";
 }
 
@@ -404,15 +406,15 @@ void install_legacy(KernelTable& table, QType type) {
 
 void fill_gemm_avx2(KernelTable& t, const CpuFeatures& cpu) {
   if (!cpu.avx2 || !cpu.fma || !cpu.f16c) return;
-  install_super<BlockQ2K>(t, QType::Q2_K);
-  install_super<BlockQ3K>(t, QType::Q3_K);
-  install_super<BlockQ4K>(t, QType::Q4_K);
-  install_super<BlockQ5K>(t, QType::Q5_K);
-  install_super<BlockQ6K>(t, QType::Q6_K);
-  install_legacy<BlockQ4_0>(t, QType::Q4_0);
-  install_legacy<BlockQ4_1>(t, QType::Q4_1);
-  install_legacy<BlockQ5_0>(t, QType::Q5_0);
-  install_legacy<BlockQ5_1>(t, QType::Q5_1);
+  install_super<BlockQ2K>(t, QType::Q2_K, 32);
+  install_super<BlockQ3K>(t, QType::Q3_K, 32);
+  install_super<BlockQ4K>(t, QType::Q4_K, 24);
+  install_super<BlockQ5K>(t, QType::Q5_K, 24);
+  install_super<BlockQ6K>(t, QType::Q6_K, 32);
+  install_legacy<BlockQ4_0>(t, QType::Q4_0, 32);
+  install_legacy<BlockQ4_1>(t, QType::Q4_1, 24);
+  install_legacy<BlockQ5_0>(t, QType::Q5_0, 32);
+  install_legacy<BlockQ5_1>(t, QType::Q5_1, 24);
 }
 
 }  // namespace kq

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "quant/gemm_pack.h"
+#include "quant/gemm_unpack_avx2.h"
 #include "quant/kernels.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
@@ -99,7 +100,7 @@ void pack_super_block(const Block* const* rows, int n, int64_t sb, uint8_t* p) {
   using L = SuperLayout<Block>;
   constexpr int kOff = Unsigned<Block>::kOffset;
   alignas(32) SuperLevels lv[kLanes];
-  for (int r = 0; r < n; ++r) gemm::unpack_super(rows[r][sb], lv[r]);
+  for (int r = 0; r < n; ++r) gemm::unpack_super_fast(rows[r][sb], lv[r]);
   for (int r = n; r < kLanes; ++r) {
     lv[r] = SuperLevels{};
     std::memset(lv[r].w, -kOff, 256);  // zero weights after the offset
@@ -245,7 +246,7 @@ void pack_legacy_block(const Block* const* rows, int n, int64_t b, uint8_t* p) {
   using L = LegacyLayout<Block>;
   constexpr int kOff = Unsigned<Block>::kOffset;
   alignas(32) LegacyLevels lv[kLanes];
-  for (int r = 0; r < n; ++r) gemm::unpack_legacy(rows[r][b], lv[r]);
+  for (int r = 0; r < n; ++r) gemm::unpack_legacy_fast(rows[r][b], lv[r]);
   for (int r = n; r < kLanes; ++r) {
     lv[r] = LegacyLevels{};
     std::memset(lv[r].w, -kOff, 32);

@@ -407,15 +407,15 @@ void install_legacy(KernelTable& table, QType type, int min_tokens) {
 
 void fill_gemm_avx2(KernelTable& t, const CpuFeatures& cpu) {
   if (!cpu.avx2 || !cpu.fma || !cpu.f16c) return;
-  install_super<BlockQ2K>(t, QType::Q2_K, 32);
+  install_super<BlockQ2K>(t, QType::Q2_K, 24);
   install_super<BlockQ3K>(t, QType::Q3_K, 32);
-  install_super<BlockQ4K>(t, QType::Q4_K, 24);
-  install_super<BlockQ5K>(t, QType::Q5_K, 24);
-  install_super<BlockQ6K>(t, QType::Q6_K, 32);
-  install_legacy<BlockQ4_0>(t, QType::Q4_0, 32);
-  install_legacy<BlockQ4_1>(t, QType::Q4_1, 24);
-  install_legacy<BlockQ5_0>(t, QType::Q5_0, 32);
-  install_legacy<BlockQ5_1>(t, QType::Q5_1, 24);
+  install_super<BlockQ4K>(t, QType::Q4_K, 16);
+  install_super<BlockQ5K>(t, QType::Q5_K, 16);
+  install_super<BlockQ6K>(t, QType::Q6_K, 24);
+  install_legacy<BlockQ4_0>(t, QType::Q4_0, 16);
+  install_legacy<BlockQ4_1>(t, QType::Q4_1, 8);
+  install_legacy<BlockQ5_0>(t, QType::Q5_0, 12);
+  install_legacy<BlockQ5_1>(t, QType::Q5_1, 8);
 }
 
 }  // namespace kq

@@ -49,10 +49,15 @@ inline int32_t load_i32(const void* p) {
 
 template <class Block>
 struct SuperLayout {
-  static constexpr int kGroup = SuperInfo<Block>::kGroup;
+  // Q2_K's scale folds into its levels (3 · 15 fits in int8), so its whole super-block is one
+  // scale group; the mins keep their 16-element groups.
+  static constexpr bool kFold = std::is_same_v<Block, BlockQ2K>;
+  static constexpr int kGroup = kFold ? 256 : SuperInfo<Block>::kGroup;  // elements per scale group
   static constexpr bool kMin = SuperInfo<Block>::kMin;
   static constexpr int kGroups = 256 / kGroup;
-  static constexpr int kPairs = kGroups / 2;  // min pairs for vpdpwssd
+  static constexpr int kMinGroup = SuperInfo<Block>::kGroup;
+  static constexpr int kMinGroups = 256 / kMinGroup;
+  static constexpr int kPairs = kMinGroups / 2;  // min pairs for vpdpwssd
   // Per super-block, per micro-tile: weights, sub-scales, initial sums, [min pairs], d, [−dmin].
   static constexpr size_t kW = 0;
   static constexpr size_t kSc = 4096;
@@ -65,7 +70,7 @@ struct SuperLayout {
   // Activation row of one token: u8 levels (a+128), float d per super-block, int16 group sums.
   static size_t act_stride(int64_t k) {
     const int64_t nsb = k / 256;
-    return align_up(size_t(k) + 4 * size_t(nsb) + (kMin ? 2 * size_t(kGroups * nsb) : 0));
+    return align_up(size_t(k) + 4 * size_t(nsb) + (kMin ? 2 * size_t(kMinGroups * nsb) : 0));
   }
   static size_t panel_bytes(int64_t k) { return size_t(kTileRows / kLanes) * size_t(k / 256) * kStride; }
   static size_t scratch(int64_t k) { return panel_bytes(k) + kTok * act_stride(k) + kAlign; }
@@ -79,6 +84,16 @@ void pack_super_block(const Block* const* rows, int n, int64_t sb, uint8_t* p) {
   alignas(64) SuperLevels lv[kLanes];
   for (int r = 0; r < n; ++r) unpack_super_fast(rows[r][sb], lv[r]);
   for (int r = n; r < kLanes; ++r) lv[r] = SuperLevels{};
+  if constexpr (L::kFold) {
+    for (int r = 0; r < n; ++r) {
+      for (int g = 0; g < 16; ++g) {  // levels 0..3 times scales 0..15: one int16 multiply per group
+        const __m256i w16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lv[r].w + 16 * g)));
+        const __m256i prod = _mm256_mullo_epi16(w16, _mm256_set1_epi16(int16_t(lv[r].sc[g])));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(lv[r].w + 16 * g), _mm256_cvtepi16_epi8(prod));
+      }
+      lv[r].sc[0] = 1;
+    }
+  }
   const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                  _mm512_set1_epi32(int(sizeof(SuperLevels))));
   constexpr int kSteps = L::kGroup / 4;
@@ -119,9 +134,9 @@ void pack_super_act(const BlockQ8K* a, int64_t nsb, uint8_t* dst) {
     }
     d[sb] = a[sb].d;
     if constexpr (L::kMin) {
-      for (int g = 0; g < L::kGroups; ++g) {
-        gs[sb * L::kGroups + g] =
-            L::kGroup == 16 ? a[sb].bsums[g] : int16_t(a[sb].bsums[2 * g] + a[sb].bsums[2 * g + 1]);
+      for (int g = 0; g < L::kMinGroups; ++g) {
+        gs[sb * L::kMinGroups + g] =
+            L::kMinGroup == 16 ? a[sb].bsums[g] : int16_t(a[sb].bsums[2 * g] + a[sb].bsums[2 * g + 1]);
       }
     }
   }
@@ -160,7 +175,7 @@ void micro_super(const uint8_t* panel, int64_t nsb, const uint8_t* act, size_t a
     const __m512 d = _mm512_load_ps(p + L::kD);
     const float* da = reinterpret_cast<const float*>(act + k);
     if constexpr (L::kMin) {
-      const int16_t* gs = reinterpret_cast<const int16_t*>(act + k + 4 * nsb) + sb * L::kGroups;
+      const int16_t* gs = reinterpret_cast<const int16_t*>(act + k + 4 * nsb) + sb * L::kMinGroups;
       __m512i m[T];
       for (int t = 0; t < T; ++t) m[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8

@@ -49,9 +49,11 @@ inline int32_t load_i32(const void* p) {
 
 template <class Block>
 struct SuperLayout {
-  // Q2_K's scale folds into its levels (3 · 15 fits in int8), so its whole super-block is one
-  // scale group; the mins keep their 16-element groups.
-  static constexpr bool kFold = std::is_same_v<Block, BlockQ2K>;
+  // Q2_K's and Q3_K's scales fold into their levels, so a whole super-block is one scale group
+  // (the mins keep their 16-element groups): Q2_K q·sc ∈ [0, 45]; Q3_K q·sc ∈ [−124, 128] does
+  // not fit int8 but −q·sc ∈ [−128, 124] does, so Q3_K stores the negated product and −d.
+  static constexpr bool kFold = std::is_same_v<Block, BlockQ2K> || std::is_same_v<Block, BlockQ3K>;
+  static constexpr int kFoldSign = std::is_same_v<Block, BlockQ3K> ? -1 : 1;
   static constexpr int kGroup = kFold ? 256 : SuperInfo<Block>::kGroup;  // elements per scale group
   static constexpr bool kMin = SuperInfo<Block>::kMin;
   static constexpr int kGroups = 256 / kGroup;
@@ -86,12 +88,13 @@ void pack_super_block(const Block* const* rows, int n, int64_t sb, uint8_t* p) {
   for (int r = n; r < kLanes; ++r) lv[r] = SuperLevels{};
   if constexpr (L::kFold) {
     for (int r = 0; r < n; ++r) {
-      for (int g = 0; g < 16; ++g) {  // levels 0..3 times scales 0..15: one int16 multiply per group
-        const __m256i w16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lv[r].w + 16 * g)));
-        const __m256i prod = _mm256_mullo_epi16(w16, _mm256_set1_epi16(int16_t(lv[r].sc[g])));
+      for (int g = 0; g < 16; ++g) {  // one int16 multiply per 16-element group
+        const __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lv[r].w + 16 * g)));
+        const __m256i prod = _mm256_mullo_epi16(w16, _mm256_set1_epi16(int16_t(L::kFoldSign * lv[r].sc[g])));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(lv[r].w + 16 * g), _mm256_cvtepi16_epi8(prod));
       }
       lv[r].sc[0] = 1;
+      lv[r].d *= float(L::kFoldSign);  // exact: a sign flip
     }
   }
   const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),

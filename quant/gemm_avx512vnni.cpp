@@ -32,7 +32,7 @@ using gemm::SuperInfo;
 using gemm::SuperLevels;
 
 constexpr int kLanes = 16;      // rows per micro-tile
-constexpr int kTileRows = 64;   // rows per gemm tile (gemm_rows): 4 micro-tiles share a token block
+constexpr int kTileRows = 128;  // rows per gemm tile (gemm_rows): 8 micro-tiles share a token block
 constexpr int kTok = 6;         // tokens per micro-kernel call (accumulators: 3 zmm per token)
 constexpr size_t kAlign = 64;
 

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "quant/gemm_pack.h"
+#include "quant/gemm_unpack_avx2.h"
 #include "quant/kernels.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
@@ -99,7 +100,7 @@ void pack_super_block(const Block* const* rows, int n, int64_t sb, uint8_t* p) {
   using L = SuperLayout<Block>;
   constexpr int kOff = Unsigned<Block>::kOffset;
   alignas(32) SuperLevels lv[kLanes];
-  for (int r = 0; r < n; ++r) gemm::unpack_super(rows[r][sb], lv[r]);
+  for (int r = 0; r < n; ++r) gemm::unpack_super_fast(rows[r][sb], lv[r]);
   for (int r = n; r < kLanes; ++r) {
     lv[r] = SuperLevels{};
     std::memset(lv[r].w, -kOff, 256);  // zero weights after the offset
@@ -245,7 +246,7 @@ void pack_legacy_block(const Block* const* rows, int n, int64_t b, uint8_t* p) {
   using L = LegacyLayout<Block>;
   constexpr int kOff = Unsigned<Block>::kOffset;
   alignas(32) LegacyLevels lv[kLanes];
-  for (int r = 0; r < n; ++r) gemm::unpack_legacy(rows[r][b], lv[r]);
+  for (int r = 0; r < n; ++r) gemm::unpack_legacy_fast(rows[r][b], lv[r]);
   for (int r = n; r < kLanes; ++r) {
     lv[r] = LegacyLevels{};
     std::memset(lv[r].w, -kOff, 32);
@@ -380,23 +381,25 @@ void in_row_chunks(const MatmulTile& t) {
   }
 }
 
+// min_tokens: where the gemm overtook the AVX2 decode tiles (thread CPU time, 2048 × 4096 weight,
+// "gemm vs decode crossover" bench case), rounded towards the gemm (prefill weights come from DRAM).
 template <class Block>
-void install_super(KernelTable& table, QType type) {
+void install_super(KernelTable& table, QType type, int min_tokens) {
   TypeKernels& k = table[type];
   k.gemm = in_row_chunks<gemm_super_rows<Block>>;
   k.gemm_scratch = SuperLayout<Block>::scratch;
   k.gemm_rows = kTileRows;
-  k.gemm_min_tokens = 8;
+  k.gemm_min_tokens = min_tokens;
   k.gemm_name = "avx2 panel";
 }
 
 template <class Block>
-void install_legacy(KernelTable& table, QType type) {
+void install_legacy(KernelTable& table, QType type, int min_tokens) {
   TypeKernels& k = table[type];
   k.gemm = in_row_chunks<gemm_legacy_rows<Block>>;
   k.gemm_scratch = LegacyLayout<Block>::scratch;
   k.gemm_rows = kTileRows;
-  k.gemm_min_tokens = 8;
+  k.gemm_min_tokens = min_tokens;
   k.gemm_name = "avx2 panel";
 }
 
@@ -404,15 +407,15 @@ void install_legacy(KernelTable& table, QType type) {
 
 void fill_gemm_avx2(KernelTable& t, const CpuFeatures& cpu) {
   if (!cpu.avx2 || !cpu.fma || !cpu.f16c) return;
-  install_super<BlockQ2K>(t, QType::Q2_K);
-  install_super<BlockQ3K>(t, QType::Q3_K);
-  install_super<BlockQ4K>(t, QType::Q4_K);
-  install_super<BlockQ5K>(t, QType::Q5_K);
-  install_super<BlockQ6K>(t, QType::Q6_K);
-  install_legacy<BlockQ4_0>(t, QType::Q4_0);
-  install_legacy<BlockQ4_1>(t, QType::Q4_1);
-  install_legacy<BlockQ5_0>(t, QType::Q5_0);
-  install_legacy<BlockQ5_1>(t, QType::Q5_1);
+  install_super<BlockQ2K>(t, QType::Q2_K, 24);
+  install_super<BlockQ3K>(t, QType::Q3_K, 32);
+  install_super<BlockQ4K>(t, QType::Q4_K, 16);
+  install_super<BlockQ5K>(t, QType::Q5_K, 16);
+  install_super<BlockQ6K>(t, QType::Q6_K, 24);
+  install_legacy<BlockQ4_0>(t, QType::Q4_0, 16);
+  install_legacy<BlockQ4_1>(t, QType::Q4_1, 8);
+  install_legacy<BlockQ5_0>(t, QType::Q5_0, 12);
+  install_legacy<BlockQ5_1>(t, QType::Q5_1, 8);
 }
 
 }  // namespace kq

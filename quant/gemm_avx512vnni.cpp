@@ -17,6 +17,7 @@
 
 #include "quant/gemm_isa.h"
 #include "quant/gemm_pack.h"
+#include "quant/gemm_unpack_avx2.h"
 #include "quant/kernels.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
@@ -25,11 +26,13 @@ namespace kq {
 namespace {
 
 using gemm::LegacyLevels;
+using gemm::unpack_legacy_fast;
+using gemm::unpack_super_fast;
 using gemm::SuperInfo;
 using gemm::SuperLevels;
 
 constexpr int kLanes = 16;      // rows per micro-tile
-constexpr int kTileRows = 64;   // rows per gemm tile (gemm_rows): 4 micro-tiles share a token block
+constexpr int kTileRows = 128;  // rows per gemm tile (gemm_rows): 8 micro-tiles share a token block
 constexpr int kTok = 6;         // tokens per micro-kernel call (accumulators: 3 zmm per token)
 constexpr size_t kAlign = 64;
 
@@ -41,195 +44,22 @@ inline int32_t load_i32(const void* p) {
   return v;
 }
 
-// SIMD unpackers for the most used types; the others use gemm_pack.h's portable ones.
-inline __m256i low_nibbles(__m256i q) { return _mm256_and_si256(q, _mm256_set1_epi8(0x0F)); }
-inline __m256i high_nibbles(__m256i q) { return _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F)); }
-inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline void store256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
-
-template <class Block>
-inline void unpack_super_fast(const Block& b, SuperLevels& out) {
-  gemm::unpack_super(b, out);
-}
-
-template <>
-inline void unpack_super_fast(const BlockQ4K& b, SuperLevels& out) {
-  for (int c = 0; c < 4; ++c) {
-    const __m256i q = load256(b.qs + 32 * c);
-    store256(out.w + 64 * c, low_nibbles(q));
-    store256(out.w + 64 * c + 32, high_nibbles(q));
-  }
-  gemm::scales_mins_k4(b.scales, out);
-  out.d = _cvtsh_ss(b.d);
-  out.dmin = _cvtsh_ss(b.dmin);
-}
-
-template <>
-inline void unpack_super_fast(const BlockQ6K& b, SuperLevels& out) {
-  const __m256i m30 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
-  for (int h = 0; h < 2; ++h) {
-    const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32), qh = load256(b.qh + 32 * h);
-    // Element 128h + 32k + l: low nibble of ql0/ql1 (k = 0, 1) or high nibble (k = 2, 3), bits 2k.. of qh on top.
-    const __m256i hi0 = _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30);
-    const __m256i hi1 = _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30);
-    const __m256i hi2 = _mm256_and_si256(qh, m30);
-    const __m256i hi3 = _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30);
-    int8_t* w = out.w + 128 * h;
-    store256(w, _mm256_sub_epi8(_mm256_or_si256(low_nibbles(ql0), hi0), off));
-    store256(w + 32, _mm256_sub_epi8(_mm256_or_si256(low_nibbles(ql1), hi1), off));
-    store256(w + 64, _mm256_sub_epi8(_mm256_or_si256(high_nibbles(ql0), hi2), off));
-    store256(w + 96, _mm256_sub_epi8(_mm256_or_si256(high_nibbles(ql1), hi3), off));
-  }
-  _mm512_storeu_si512(out.sc, _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales))));
-  out.d = _cvtsh_ss(b.d);
-}
-
-// +value where bit `bit` of bits[l] is set, for the 32 bytes l of one bit plane.
-inline __m256i plane_bits(__m256i bits, int bit, char value) {
-  return _mm256_maskz_set1_epi8(_mm256_test_epi8_mask(bits, _mm256_set1_epi8(char(1 << bit))), value);
-}
-
-template <>
-inline void unpack_super_fast(const BlockQ5K& b, SuperLevels& out) {
-  const __m256i qh = load256(b.qh);
-  for (int c = 0; c < 4; ++c) {
-    const __m256i q = load256(b.qs + 32 * c);
-    store256(out.w + 64 * c, _mm256_add_epi8(low_nibbles(q), plane_bits(qh, 2 * c, 16)));
-    store256(out.w + 64 * c + 32, _mm256_add_epi8(high_nibbles(q), plane_bits(qh, 2 * c + 1, 16)));
-  }
-  gemm::scales_mins_k4(b.scales, out);
-  out.d = _cvtsh_ss(b.d);
-  out.dmin = _cvtsh_ss(b.dmin);
-}
-
-// Q2_K / Q3_K 2-bit levels of element 128h + 32s + l.
-inline __m256i two_bits(__m256i q, int s) {
-  return _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), _mm256_set1_epi8(3));
-}
-
-template <>
-inline void unpack_super_fast(const BlockQ2K& b, SuperLevels& out) {
-  for (int h = 0; h < 2; ++h) {
-    const __m256i q = load256(b.qs + 32 * h);
-    for (int s = 0; s < 4; ++s) store256(out.w + 128 * h + 32 * s, two_bits(q, s));
-  }
-  for (int j = 0; j < 16; ++j) {
-    out.sc[j] = b.scales[j] & 0x0F;
-    out.m[j] = int16_t(b.scales[j] >> 4);
-  }
-  out.d = _cvtsh_ss(b.d);
-  out.dmin = _cvtsh_ss(b.dmin);
-}
-
-template <>
-inline void unpack_super_fast(const BlockQ3K& b, SuperLevels& out) {
-  const __m256i hmask = load256(b.hmask);
-  const __m256i four = _mm256_set1_epi8(4);
-  for (int h = 0; h < 2; ++h) {
-    const __m256i q = load256(b.qs + 32 * h);
-    for (int s = 0; s < 4; ++s) {
-      const __m256i lo = _mm256_sub_epi8(two_bits(q, s), four);  // a set hmask bit means "no −4"
-      store256(out.w + 128 * h + 32 * s, _mm256_add_epi8(lo, plane_bits(hmask, 4 * h + s, 4)));
-    }
-  }
-  for (int j = 0; j < 16; ++j) out.sc[j] = get_scale_q3k(j, b.scales) - 32;
-  out.d = _cvtsh_ss(b.d);
-}
-
-inline __m256i iq4_table() {
-  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
-}
-
-template <>
-inline void unpack_super_fast(const BlockIQ4XS& b, SuperLevels& out) {
-  const __m256i table = iq4_table();
-  for (int p = 0; p < 4; ++p) {
-    // 32 bytes = sub-blocks 2p and 2p+1 (16 bytes each): low nibbles are elements 0..15, high 16..31.
-    const __m256i q = load256(b.qs + 32 * p);
-    const __m256i lo = _mm256_shuffle_epi8(table, low_nibbles(q));
-    const __m256i hi = _mm256_shuffle_epi8(table, high_nibbles(q));
-    store256(out.w + 64 * p, _mm256_permute2x128_si256(lo, hi, 0x20));
-    store256(out.w + 64 * p + 32, _mm256_permute2x128_si256(lo, hi, 0x31));
-  }
-  for (int ib = 0; ib < 8; ++ib) {
-    const int low = (b.scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F;
-    const int high = (b.scales_h >> (2 * ib)) & 3;
-    out.sc[ib] = (low | (high << 4)) - 32;
-  }
-  out.d = _cvtsh_ss(b.d);
-}
-
-// Legacy nibbles as 32 bytes: element j = lo(qs[j]), element j+16 = hi(qs[j]).
-inline __m256i legacy_nibbles(const uint8_t* qs) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0F));
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0F));
-  return _mm256_set_m128i(hi, lo);
-}
-
-inline __m256i fifth_bit(const uint8_t* qh) {
-  uint32_t bits;
-  std::memcpy(&bits, qh, 4);
-  return _mm256_maskz_set1_epi8(__mmask32(bits), 16);
-}
-
-template <class Block>
-inline void unpack_legacy_fast(const Block& b, LegacyLevels& out) {
-  gemm::unpack_legacy(b, out);
-}
-
-template <>
-inline void unpack_legacy_fast(const BlockQ4_0& b, LegacyLevels& out) {
-  store256(out.w, _mm256_sub_epi8(legacy_nibbles(b.qs), _mm256_set1_epi8(8)));
-  out.d = _cvtsh_ss(b.d);
-}
-
-template <>
-inline void unpack_legacy_fast(const BlockQ4_1& b, LegacyLevels& out) {
-  store256(out.w, legacy_nibbles(b.qs));
-  out.d = _cvtsh_ss(b.d);
-  out.m = _cvtsh_ss(b.m);
-}
-
-template <>
-inline void unpack_legacy_fast(const BlockQ5_0& b, LegacyLevels& out) {
-  const __m256i q = _mm256_add_epi8(legacy_nibbles(b.qs), fifth_bit(b.qh));
-  store256(out.w, _mm256_sub_epi8(q, _mm256_set1_epi8(16)));
-  out.d = _cvtsh_ss(b.d);
-}
-
-template <>
-inline void unpack_legacy_fast(const BlockQ5_1& b, LegacyLevels& out) {
-  store256(out.w, _mm256_add_epi8(legacy_nibbles(b.qs), fifth_bit(b.qh)));
-  out.d = _cvtsh_ss(b.d);
-  out.m = _cvtsh_ss(b.m);
-}
-
-template <>
-inline void unpack_legacy_fast(const BlockIQ4NL& b, LegacyLevels& out) {
-  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
-  const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(q, _mm_set1_epi8(0x0F)));
-  const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0F)));
-  store256(out.w, _mm256_set_m128i(hi, lo));
-  out.d = _cvtsh_ss(b.d);
-}
-
-template <>
-inline void unpack_legacy_fast(const BlockQ8_0& b, LegacyLevels& out) {
-  store256(out.w, load256(b.qs));
-  out.d = _cvtsh_ss(b.d);
-}
-
 // ---------------------------------------------------------------------------------------------
 // K-quants: 256-element super-blocks, integer sub-scales, Q8_K activations.
 
 template <class Block>
 struct SuperLayout {
-  static constexpr int kGroup = SuperInfo<Block>::kGroup;
+  // Q2_K's and Q3_K's scales fold into their levels, so a whole super-block is one scale group
+  // (the mins keep their 16-element groups): Q2_K q·sc ∈ [0, 45]; Q3_K q·sc ∈ [−124, 128] does
+  // not fit int8 but −q·sc ∈ [−128, 124] does, so Q3_K stores the negated product and −d.
+  static constexpr bool kFold = std::is_same_v<Block, BlockQ2K> || std::is_same_v<Block, BlockQ3K>;
+  static constexpr int kFoldSign = std::is_same_v<Block, BlockQ3K> ? -1 : 1;
+  static constexpr int kGroup = kFold ? 256 : SuperInfo<Block>::kGroup;  // elements per scale group
   static constexpr bool kMin = SuperInfo<Block>::kMin;
   static constexpr int kGroups = 256 / kGroup;
-  static constexpr int kPairs = kGroups / 2;  // min pairs for vpdpwssd
+  static constexpr int kMinGroup = SuperInfo<Block>::kGroup;
+  static constexpr int kMinGroups = 256 / kMinGroup;
+  static constexpr int kPairs = kMinGroups / 2;  // min pairs for vpdpwssd
   // Per super-block, per micro-tile: weights, sub-scales, initial sums, [min pairs], d, [−dmin].
   static constexpr size_t kW = 0;
   static constexpr size_t kSc = 4096;
@@ -242,7 +72,7 @@ struct SuperLayout {
   // Activation row of one token: u8 levels (a+128), float d per super-block, int16 group sums.
   static size_t act_stride(int64_t k) {
     const int64_t nsb = k / 256;
-    return align_up(size_t(k) + 4 * size_t(nsb) + (kMin ? 2 * size_t(kGroups * nsb) : 0));
+    return align_up(size_t(k) + 4 * size_t(nsb) + (kMin ? 2 * size_t(kMinGroups * nsb) : 0));
   }
   static size_t panel_bytes(int64_t k) { return size_t(kTileRows / kLanes) * size_t(k / 256) * kStride; }
   static size_t scratch(int64_t k) { return panel_bytes(k) + kTok * act_stride(k) + kAlign; }
@@ -256,6 +86,17 @@ void pack_super_block(const Block* const* rows, int n, int64_t sb, uint8_t* p) {
   alignas(64) SuperLevels lv[kLanes];
   for (int r = 0; r < n; ++r) unpack_super_fast(rows[r][sb], lv[r]);
   for (int r = n; r < kLanes; ++r) lv[r] = SuperLevels{};
+  if constexpr (L::kFold) {
+    for (int r = 0; r < n; ++r) {
+      for (int g = 0; g < 16; ++g) {  // one int16 multiply per 16-element group
+        const __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lv[r].w + 16 * g)));
+        const __m256i prod = _mm256_mullo_epi16(w16, _mm256_set1_epi16(int16_t(L::kFoldSign * lv[r].sc[g])));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(lv[r].w + 16 * g), _mm256_cvtepi16_epi8(prod));
+      }
+      lv[r].sc[0] = 1;
+      lv[r].d *= float(L::kFoldSign);  // exact: a sign flip
+    }
+  }
   const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                  _mm512_set1_epi32(int(sizeof(SuperLevels))));
   constexpr int kSteps = L::kGroup / 4;
@@ -296,9 +137,9 @@ void pack_super_act(const BlockQ8K* a, int64_t nsb, uint8_t* dst) {
     }
     d[sb] = a[sb].d;
     if constexpr (L::kMin) {
-      for (int g = 0; g < L::kGroups; ++g) {
-        gs[sb * L::kGroups + g] =
-            L::kGroup == 16 ? a[sb].bsums[g] : int16_t(a[sb].bsums[2 * g] + a[sb].bsums[2 * g + 1]);
+      for (int g = 0; g < L::kMinGroups; ++g) {
+        gs[sb * L::kMinGroups + g] =
+            L::kMinGroup == 16 ? a[sb].bsums[g] : int16_t(a[sb].bsums[2 * g] + a[sb].bsums[2 * g + 1]);
       }
     }
   }
@@ -337,7 +178,7 @@ void micro_super(const uint8_t* panel, int64_t nsb, const uint8_t* act, size_t a
     const __m512 d = _mm512_load_ps(p + L::kD);
     const float* da = reinterpret_cast<const float*>(act + k);
     if constexpr (L::kMin) {
-      const int16_t* gs = reinterpret_cast<const int16_t*>(act + k + 4 * nsb) + sb * L::kGroups;
+      const int16_t* gs = reinterpret_cast<const int16_t*>(act + k + 4 * nsb) + sb * L::kMinGroups;
       __m512i m[T];
       for (int t = 0; t < T; ++t) m[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
@@ -548,41 +389,44 @@ void in_row_chunks(const MatmulTile& t) {
   }
 }
 
+// min_tokens: where the gemm overtook the AVX2 decode tiles (thread CPU time, 2048 × 4096
+// weight, "gemm vs decode crossover" bench case), rounded towards the gemm: real prefill weights
+// come from DRAM, which costs the decode path more.
 template <class Block>
-void install_super(KernelTable& table, QType type, const char* name) {
+void install_super(KernelTable& table, QType type, int min_tokens) {
   TypeKernels& k = table[type];
   k.gemm = in_row_chunks<gemm_super_rows<Block>>;
   k.gemm_scratch = SuperLayout<Block>::scratch;
   k.gemm_rows = kTileRows;
-  k.gemm_min_tokens = 8;
-  k.gemm_name = name;
+  k.gemm_min_tokens = min_tokens;
+  k.gemm_name = "avx512vnni panel";
 }
 
 template <class Block>
-void install_legacy(KernelTable& table, QType type, const char* name) {
+void install_legacy(KernelTable& table, QType type, int min_tokens) {
   TypeKernels& k = table[type];
   k.gemm = in_row_chunks<gemm_legacy_rows<Block>>;
   k.gemm_scratch = LegacyLayout<Block>::scratch;
   k.gemm_rows = kTileRows;
-  k.gemm_min_tokens = 8;
-  k.gemm_name = name;
+  k.gemm_min_tokens = min_tokens;
+  k.gemm_name = "avx512vnni panel";
 }
 
 }  // namespace
 
 void fill_gemm_avx512vnni(KernelTable& t) {
-  install_super<BlockQ2K>(t, QType::Q2_K, "avx512vnni panel");
-  install_super<BlockQ3K>(t, QType::Q3_K, "avx512vnni panel");
-  install_super<BlockQ4K>(t, QType::Q4_K, "avx512vnni panel");
-  install_super<BlockQ5K>(t, QType::Q5_K, "avx512vnni panel");
-  install_super<BlockQ6K>(t, QType::Q6_K, "avx512vnni panel");
-  install_super<BlockIQ4XS>(t, QType::IQ4_XS, "avx512vnni panel");
-  install_legacy<BlockQ4_0>(t, QType::Q4_0, "avx512vnni panel");
-  install_legacy<BlockQ4_1>(t, QType::Q4_1, "avx512vnni panel");
-  install_legacy<BlockQ5_0>(t, QType::Q5_0, "avx512vnni panel");
-  install_legacy<BlockQ5_1>(t, QType::Q5_1, "avx512vnni panel");
-  install_legacy<BlockQ8_0>(t, QType::Q8_0, "avx512vnni panel");
-  install_legacy<BlockIQ4NL>(t, QType::IQ4_NL, "avx512vnni panel");
+  install_super<BlockQ2K>(t, QType::Q2_K, 16);
+  install_super<BlockQ3K>(t, QType::Q3_K, 16);
+  install_super<BlockQ4K>(t, QType::Q4_K, 12);
+  install_super<BlockQ5K>(t, QType::Q5_K, 12);
+  install_super<BlockQ6K>(t, QType::Q6_K, 12);
+  install_super<BlockIQ4XS>(t, QType::IQ4_XS, 8);
+  install_legacy<BlockQ4_0>(t, QType::Q4_0, 8);
+  install_legacy<BlockQ4_1>(t, QType::Q4_1, 6);
+  install_legacy<BlockQ5_0>(t, QType::Q5_0, 8);
+  install_legacy<BlockQ5_1>(t, QType::Q5_1, 6);
+  install_legacy<BlockQ8_0>(t, QType::Q8_0, 6);
+  install_legacy<BlockIQ4NL>(t, QType::IQ4_NL, 6);
 }
 
 }  // namespace kq

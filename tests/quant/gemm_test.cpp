@@ -230,7 +230,8 @@ TEST_CASE("gemm handles all-zero weights and activations", "[gemm]") {
   }
 }
 
-// Single-thread throughput on a 2048-column × 8192-row weight with 512 tokens (KQ_BENCH_TYPES=Q4_K,Q8_0 to pick).
+// Single-thread throughput on a 2048-column × 8192-row weight with 512 tokens (KQ_BENCH_TYPES=Q4_K,Q8_0 to pick
+// types, KQ_BENCH_TOKS tokens, KQ_BENCH_K columns with the row count scaled to the same work).
 TEST_CASE("gemm throughput", "[.bench]") {
   const KernelTable& table = kernels();
   const char* only = std::getenv("KQ_BENCH_TYPES");
@@ -238,8 +239,8 @@ TEST_CASE("gemm throughput", "[.bench]") {
     const TypeKernels& kern = table[type];
     if (!kern.gemm) continue;
     if (only && !std::string(only).empty() && std::string(only).find(type_name(type)) == std::string::npos) continue;
-    const int64_t k = 2048;
-    const int rows = 8192, distinct = 64;
+    const int64_t k = std::getenv("KQ_BENCH_K") ? std::atoi(std::getenv("KQ_BENCH_K")) : 2048;
+    const int rows = int(8192 * 2048 / k), distinct = 64;
     const int toks = std::getenv("KQ_BENCH_TOKS") ? std::atoi(std::getenv("KQ_BENCH_TOKS")) : 512;
     const Problem p(type, k, distinct, 1, 7);
     const TypeTraits& tt = type_traits(type);

@@ -266,6 +266,16 @@ QType row_fallback(QType want, int64_t ne0) {
   return fits(fallback, ne0) ? fallback : QType::F16;
 }
 
+std::vector<size_t> llama_tensor_order(const std::vector<MixTensor>& tensors) {
+  std::vector<size_t> order(tensors.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const int la = layer_of(tensors[a].name), lb = layer_of(tensors[b].name);
+    return la != lb ? la < lb : tensors[a].name < tensors[b].name;
+  });
+  return order;
+}
+
 std::vector<std::optional<QType>> plan_mix(FileType ft, const MixModel& model, const std::vector<MixTensor>& tensors,
                                            const MixOptions& options, std::vector<std::string>* notes) {
   const QType base = file_type_base(ft);
@@ -292,17 +302,9 @@ std::vector<std::optional<QType>> plan_mix(FileType ft, const MixModel& model, c
   }
   s.n_ffn_down = model.n_layer > 0 ? model.n_layer : max_layer + 1;
 
-  // llama.cpp visits tensors by layer (non-block tensors first), by name within a layer; its
-  // attn_v / ffn_down counters depend on that order.
-  std::vector<size_t> order(tensors.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const int la = layer_of(tensors[a].name), lb = layer_of(tensors[b].name);
-    return la != lb ? la < lb : tensors[a].name < tensors[b].name;
-  });
-
+  // The attn_v / ffn_down counters depend on llama.cpp's visiting order.
   std::vector<std::optional<QType>> plan(tensors.size());
-  for (size_t index : order) {
+  for (size_t index : llama_tensor_order(tensors)) {
     const MixTensor& t = tensors[index];
     if (!is_quantizable(t)) continue;
     QType type = base;

@@ -80,6 +80,10 @@ struct MixOptions {
   std::vector<std::pair<std::string, QType>> tensor_types;
 };
 
+// llama.cpp's visiting (and writing) order of a model's tensors: non-block tensors first, then
+// blk.0.*, blk.1.*, ..., by name within each. Returns indices into `tensors`.
+std::vector<size_t> llama_tensor_order(const std::vector<MixTensor>& tensors);
+
 // The type each tensor gets, in the order given: nullopt for tensors that are copied unchanged
 // (1-D tensors, norms, ...). Row-length fallbacks (a row that is not whole blocks) are applied.
 // Layer counters follow llama.cpp's visiting order (non-block tensors, then blk.0, blk.1, ...,

@@ -286,19 +286,15 @@ int quantize(QuantizeOptions o) {
     o.mix.has_imatrix = true;
   }
 
-  // llama.cpp's order: non-block tensors, then blk.0, blk.1, ..., by name within each.
+  // Written in llama.cpp's order (non-block tensors, then blk.0, blk.1, ..., by name within each).
+  std::vector<MixTensor> all;
+  for (const GgufTensorInfo& t : in.tensors()) all.push_back({t.name, t.ne, int(t.n_dims), t.type});
   std::vector<const GgufTensorInfo*> order;
-  for (const GgufTensorInfo& t : in.tensors()) order.push_back(&t);
-  const auto layer = [](const std::string& name) {
-    int l = -1;
-    return std::sscanf(name.c_str(), "blk.%d.", &l) == 1 ? l : -1;
-  };
-  std::stable_sort(order.begin(), order.end(), [&](const GgufTensorInfo* a, const GgufTensorInfo* b) {
-    const int la = layer(a->name), lb = layer(b->name);
-    return la != lb ? la < lb : a->name < b->name;
-  });
   std::vector<MixTensor> tensors;
-  for (const GgufTensorInfo* t : order) tensors.push_back({t->name, t->ne, int(t->n_dims), t->type});
+  for (size_t i : llama_tensor_order(all)) {
+    order.push_back(&in.tensors()[i]);
+    tensors.push_back(all[i]);
+  }
   std::vector<std::string> notes;
   if (!o.mix.tensor_types.empty() && (o.mix.pure || !type_traits(file_type_base(o.ftype)).is_quantized))
     notes.push_back(std::string("--tensor-type is ignored with ") + (o.mix.pure ? "--pure" : file_type_name(o.ftype)) +

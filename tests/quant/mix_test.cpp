@@ -373,3 +373,14 @@ TEST_CASE("plan_mix: --pure and the user's overrides", "[quant][mix]") {
   bad.tensor_types = {{"attn_(v", QType::Q8_0}};
   CHECK_THROWS_AS(plan_by_name(FileType::kQ4_K_M, s, bad), kq::Error);
 }
+
+TEST_CASE("llama_tensor_order: non-block tensors first, then by layer number, by name within each",
+          "[quant][mix]") {
+  const std::vector<MixTensor> t = {weight("blk.10.attn_q.weight", 32, 32), weight("token_embd.weight", 32, 32),
+                                    weight("blk.2.ffn_up.weight", 32, 32),  weight("blk.2.attn_k.weight", 32, 32),
+                                    vector1d("output_norm.weight", 32),     weight("output.weight", 32, 32)};
+  std::vector<std::string> names;
+  for (size_t i : kq::llama_tensor_order(t)) names.push_back(t[i].name);
+  CHECK(names == std::vector<std::string>{"output.weight", "output_norm.weight", "token_embd.weight",
+                                          "blk.2.attn_k.weight", "blk.2.ffn_up.weight", "blk.10.attn_q.weight"});
+}

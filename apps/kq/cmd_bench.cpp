@@ -198,6 +198,8 @@ TestResult run_test(Session& s, int n_prompt, int n_gen, int reps, std::mt19937&
     if (rep < 0) continue;
     r.ns.push_back(sec * 1e9);
     r.ts.push_back(double(n_prompt > 0 ? n_prompt : n_gen) / sec);
+    if (!quiet && reps > 1)
+      std::fprintf(stderr, "kq bench: %s run %d/%d: %.2f t/s\n", r.name.c_str(), rep + 1, reps, r.ts.back());
   }
   finish_stats(r);
   return r;

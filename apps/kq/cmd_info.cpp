@@ -8,6 +8,7 @@
 
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
+#include "apps/kq/cpu_report.h"
 #include "apps/kq/file_types.h"
 #include "common/json.h"
 #include "formats/gguf.h"
@@ -18,6 +19,9 @@ namespace {
 
 constexpr const char* kInfoUsage =
     "usage: kq info MODEL [--json] [--tensors]\n"
+    "       kq info --cpu [--json]\n"
+    "  --cpu       CPU features, the kernel level in use (KQ_ISA=scalar|avx2|avx512|neon forces one)\n"
+    "              and the kernels chosen for each type\n"
     "  --json      print one JSON object instead of the table\n"
     "  --tensors   also list every tensor (name, type, shape, bytes)\n";
 
@@ -227,13 +231,19 @@ void print_table(const json::Value& d, const GgufFile& f, bool tensors) {
 int cmd_info(const std::vector<std::string>& args) {
   return run_command("info", kInfoUsage, args, [&] {
     std::string path;
-    bool as_json = false, tensors = false;
+    bool as_json = false, tensors = false, cpu = false;
     for (size_t i = 1; i < args.size(); ++i) {
       if (args[i] == "--json") as_json = true;
+      else if (args[i] == "--cpu") cpu = true;
       else if (args[i] == "--tensors") tensors = true;
       else if (!args[i].empty() && args[i][0] == '-') throw UsageError("unknown option '" + args[i] + "'");
       else if (path.empty()) path = args[i];
       else throw UsageError("unexpected argument '" + args[i] + "'");
+    }
+    if (cpu) {
+      if (!path.empty() || tensors) throw UsageError("--cpu takes no MODEL and no --tensors");
+      print_cpu_report(as_json);
+      return 0;
     }
     if (path.empty()) throw UsageError("missing MODEL");
     const GgufFile f = GgufFile::open(path);

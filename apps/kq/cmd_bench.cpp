@@ -48,7 +48,6 @@ constexpr const char* kBenchUsage =
 
 struct BenchOptions {
   std::string model;
-  std::string synthetic;
   std::optional<SyntheticShape> shape;
   std::string type_name = "Q4_K_M";
   bool have_type = false;
@@ -86,13 +85,12 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
     if (a == "-m" || a == "--model") {
       o.model = flag_value(args, i);
     } else if (a == "--synthetic") {
-      o.synthetic = flag_value(args, i);
       try {
-        o.shape = parse_synthetic_shape(o.synthetic);
+        o.shape = parse_synthetic_shape(flag_value(args, i));
       } catch (const UsageError&) {
-        throw;
+        throw;  // the flag's value is missing
       } catch (const Error& e) {
-        throw UsageError(e.what());
+        throw UsageError(e.what());  // a bad shape is a bad command line
       }
     } else if (a == "--type") {
       o.type_name = flag_value(args, i);
@@ -132,8 +130,11 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
   if (!o.model.empty() && o.shape) throw UsageError("give either -m MODEL or --synthetic SHAPE, not both");
   if (o.model.empty() && !o.shape && !o.membw) throw UsageError("missing -m MODEL or --synthetic SHAPE");
   if (o.have_type && !o.shape) throw UsageError("--type applies to --synthetic models only");
-  if (o.have_type && !parse_file_type(o.type_name))
-    throw UsageError("unknown file type '" + o.type_name + "' (e.g. Q4_K_M, Q8_0, Q4_0, Q6_K, IQ4_XS, F16)");
+  if (o.have_type && !parse_file_type(o.type_name)) {
+    std::string known;
+    for (const FileType ft : all_file_types()) known += std::string(known.empty() ? "" : ", ") + file_type_name(ft);
+    throw UsageError("unknown file type '" + o.type_name + "' (known: " + known + ")");
+  }
   const bool any_test = std::any_of(o.n_prompt.begin(), o.n_prompt.end(), [](int n) { return n > 0; }) ||
                         std::any_of(o.n_gen.begin(), o.n_gen.end(), [](int n) { return n > 0; });
   if ((!o.model.empty() || o.shape) && !any_test) throw UsageError("nothing to run: every -p and -n is 0");

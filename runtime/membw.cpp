@@ -89,7 +89,8 @@ double decode_bytes_per_token(const Model& model, double kv_depth, QType cache_t
   const ModelWeights& w = model.weights();
   const ModelConfig& c = model.config();
   const auto bytes = [](const TensorView& t) { return double(t.row_bytes) * double(t.n_rows()); };
-  double total = bytes(w.output) + double(w.token_embd.row_bytes);
+  // A tied output is the embedding itself: its one looked-up row is then among the bytes read anyway.
+  double total = bytes(w.output) + (w.tied_output ? 0.0 : double(w.token_embd.row_bytes));
   for (const LayerWeights& l : w.layers)
     for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) total += bytes(*t);
   const double kv_row = double(row_size(cache_type, c.head_dim) + row_size(cache_type, c.head_dim_v));

@@ -24,7 +24,8 @@ std::vector<MembwResult> measure_read_bandwidth(const std::vector<int>& thread_c
                                                 size_t bytes = kMembwDefaultBytes, int runs = 5,
                                                 bool huge_pages = true);
 
-// Bytes one decode step reads: every matmul weight (output included), one embedding row, and the
+// Bytes one decode step reads: every matmul weight (output included), one embedding row (none extra
+// when the output is tied to the embedding), and the
 // keys and values of `kv_depth` cached positions in every layer (fractional depth = a mean).
 double decode_bytes_per_token(const Model& model, double kv_depth, QType cache_type = QType::F16);
 

@@ -33,8 +33,8 @@ constexpr const char* kBenchUsage =
     "                           dim=N,layers=N,heads=N,kv_heads=N,ff=N[,vocab=N,head_dim=N,ctx=N,rope_base=N]\n"
     "  --type TYPE              file type of the synthetic model, as kq quantize makes it (default Q4_K_M;\n"
     "                           Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K_M, Q4_K_S, Q5_K_M, Q6_K, IQ4_XS, F16, ...)\n"
-    "  -p, --n-prompt N,...     prompt lengths: time one batch of N tokens from an empty cache (default 512;\n"
-    "                           0 skips)\n"
+    "  -p, --n-prompt N,...     prompt tests: time an N-token prompt (in -b batches) from an empty cache\n"
+    "                           (default 512; 0 skips)\n"
     "  -n, --n-gen N,...        decode runs: time N single-token steps from an empty cache (default 128; 0 skips)\n"
     "  -t, --threads N,...      thread counts (default: physical cores)\n"
     "  -b, --batch-size N       tokens per forward pass (default 512)\n"
@@ -48,7 +48,6 @@ constexpr const char* kBenchUsage =
 
 struct BenchOptions {
   std::string model;
-  std::string synthetic;
   std::optional<SyntheticShape> shape;
   std::string type_name = "Q4_K_M";
   bool have_type = false;
@@ -86,13 +85,12 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
     if (a == "-m" || a == "--model") {
       o.model = flag_value(args, i);
     } else if (a == "--synthetic") {
-      o.synthetic = flag_value(args, i);
       try {
-        o.shape = parse_synthetic_shape(o.synthetic);
+        o.shape = parse_synthetic_shape(flag_value(args, i));
       } catch (const UsageError&) {
-        throw;
+        throw;  // the flag's value is missing
       } catch (const Error& e) {
-        throw UsageError(e.what());
+        throw UsageError(e.what());  // a bad shape is a bad command line
       }
     } else if (a == "--type") {
       o.type_name = flag_value(args, i);
@@ -132,8 +130,11 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
   if (!o.model.empty() && o.shape) throw UsageError("give either -m MODEL or --synthetic SHAPE, not both");
   if (o.model.empty() && !o.shape && !o.membw) throw UsageError("missing -m MODEL or --synthetic SHAPE");
   if (o.have_type && !o.shape) throw UsageError("--type applies to --synthetic models only");
-  if (o.have_type && !parse_file_type(o.type_name))
-    throw UsageError("unknown file type '" + o.type_name + "' (e.g. Q4_K_M, Q8_0, Q4_0, Q6_K, IQ4_XS, F16)");
+  if (o.have_type && !parse_file_type(o.type_name)) {
+    std::string known;
+    for (const FileType ft : all_file_types()) known += std::string(known.empty() ? "" : ", ") + file_type_name(ft);
+    throw UsageError("unknown file type '" + o.type_name + "' (known: " + known + ")");
+  }
   const bool any_test = std::any_of(o.n_prompt.begin(), o.n_prompt.end(), [](int n) { return n > 0; }) ||
                         std::any_of(o.n_gen.begin(), o.n_gen.end(), [](int n) { return n > 0; });
   if ((!o.model.empty() || o.shape) && !any_test) throw UsageError("nothing to run: every -p and -n is 0");
@@ -198,6 +199,8 @@ TestResult run_test(Session& s, int n_prompt, int n_gen, int reps, std::mt19937&
     if (rep < 0) continue;
     r.ns.push_back(sec * 1e9);
     r.ts.push_back(double(n_prompt > 0 ? n_prompt : n_gen) / sec);
+    if (!quiet && reps > 1)
+      std::fprintf(stderr, "kq bench: %s run %d/%d: %.2f t/s\n", r.name.c_str(), rep + 1, reps, r.ts.back());
   }
   finish_stats(r);
   return r;

@@ -191,3 +191,17 @@ TEST_CASE("synthetic models are deterministic in their seed", "[synthetic]") {
   CHECK(std::memcmp(ta->data, tc->data, ta->nbytes) != 0);
   CHECK(a->weight_bytes() == b->weight_bytes());
 }
+
+TEST_CASE("synthetic models build for every file type and run", "[synthetic]") {
+  const kq::SyntheticShape shape = kq::parse_synthetic_shape("dim=256,layers=1,heads=2,ff=256,vocab=32");
+  for (const kq::FileType ft : kq::all_file_types()) {
+    INFO(kq::file_type_name(ft));
+    kq::SyntheticOptions o;
+    o.file_type = ft;
+    const auto model = kq::build_synthetic_model(shape, o);
+    CHECK(model->weights().layers[0].w_up.type == kq::file_type_base(ft));
+    kq::Session s(*model, {8, 8, 1, kq::QType::F16});
+    s.eval({1, 2, 3});
+    for (int v = 0; v < 32; ++v) REQUIRE(std::isfinite(s.logits()[v]));
+  }
+}

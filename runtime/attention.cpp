@@ -153,10 +153,11 @@ void AttentionBatch::run_item(int item, AttentionScratch& s) const {
     for (int j = 0; j < rows; ++j) ct.to_float(c.v_row(il, j0 + j, g), s.v_row.data() + size_t(j) * dv, dv);
     for (int i = 0; i < nt; ++i) {
       const int lim = std::min(rows, len(i) - j0);
+      if (lim <= 0) continue;
       for (int hh = 0; hh < nh; ++hh) {
         const float* p = s.scores.data() + size_t(qi(i, hh)) * ld + j0;
         float* o = out + size_t(t0 + i) * out_stride + size_t(h0 + hh) * size_t(dv);
-        for (int j = 0; j < lim; ++j) ops.axpy(o, p[j], s.v_row.data() + size_t(j) * dv, dv);
+        ops.accumulate_rows(o, p, s.v_row.data(), lim, dv);
       }
     }
   }

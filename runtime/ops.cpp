@@ -81,10 +81,15 @@ void axpy_reference(float* y, float a, const float* x, int n) {
   for (int i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void accumulate_rows_reference(float* y, const float* p, const float* rows, int n_rows, int n) {
+  for (int j = 0; j < n_rows; ++j) axpy_reference(y, p[j], rows + size_t(j) * size_t(n), n);
+}
+
 namespace {
 
-const OpsKernels kReferenceOps{rmsnorm_reference, rope_apply_reference, softmax_reference, silu_mul_reference,
-                               add_reference,     scale_reference,      axpy_reference,    "scalar"};
+const OpsKernels kReferenceOps{rmsnorm_reference, rope_apply_reference, softmax_reference,
+                               silu_mul_reference, add_reference,       scale_reference,
+                               axpy_reference,     accumulate_rows_reference, "scalar"};
 
 #if defined(__aarch64__)
 const OpsKernels kNeonOps = make_ops_kernels<xsimd::neon64>("neon");

@@ -48,5 +48,6 @@ void silu_mul_reference(float* gate, const float* up, int n);
 void add_reference(float* x, const float* y, int n);
 void scale_reference(float* x, int n, float s);
 void axpy_reference(float* y, float a, const float* x, int n);
+void accumulate_rows_reference(float* y, const float* p, const float* rows, int n_rows, int n);
 
 }  // namespace kq

@@ -14,6 +14,8 @@ struct OpsKernels {
   void (*add)(float* x, const float* y, int n);
   void (*scale)(float* x, int n, float s);                 // x[i] *= s
   void (*axpy)(float* y, float a, const float* x, int n);  // y[i] += a·x[i] (fused where the ISA has FMA)
+  // y[i] += Σ_j p[j]·rows[j·n + i] for j < n_rows: as n_rows axpy calls, in the same order.
+  void (*accumulate_rows)(float* y, const float* p, const float* rows, int n_rows, int n);
   const char* name;
 };
 

@@ -204,10 +204,42 @@ void axpy_simd(float* y, float a, const float* x, int n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+// y += Σ_j p[j]·rows[j]: per element the same fma sequence over j as repeated axpy calls, with a
+// block of y held in registers across the rows instead of reloaded per row.
+template <class A>
+void accumulate_rows_simd(float* y, const float* p, const float* rows, int n_rows, int n) {
+  using B = FloatBatch<A>;
+  constexpr int L = int(B::size);
+  int i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    B a0 = B::load_unaligned(y + i), a1 = B::load_unaligned(y + i + L);
+    B a2 = B::load_unaligned(y + i + 2 * L), a3 = B::load_unaligned(y + i + 3 * L);
+    for (int j = 0; j < n_rows; ++j) {
+      const float* r = rows + size_t(j) * size_t(n) + i;
+      const B pj(p[j]);
+      a0 = xsimd::fma(pj, B::load_unaligned(r), a0);
+      a1 = xsimd::fma(pj, B::load_unaligned(r + L), a1);
+      a2 = xsimd::fma(pj, B::load_unaligned(r + 2 * L), a2);
+      a3 = xsimd::fma(pj, B::load_unaligned(r + 3 * L), a3);
+    }
+    a0.store_unaligned(y + i);
+    a1.store_unaligned(y + i + L);
+    a2.store_unaligned(y + i + 2 * L);
+    a3.store_unaligned(y + i + 3 * L);
+  }
+  for (; i + L <= n; i += L) {
+    B a = B::load_unaligned(y + i);
+    for (int j = 0; j < n_rows; ++j) a = xsimd::fma(B(p[j]), B::load_unaligned(rows + size_t(j) * size_t(n) + i), a);
+    a.store_unaligned(y + i);
+  }
+  for (; i < n; ++i)
+    for (int j = 0; j < n_rows; ++j) y[i] += p[j] * rows[size_t(j) * size_t(n) + size_t(i)];
+}
+
 template <class A>
 OpsKernels make_ops_kernels(const char* name) {
-  return OpsKernels{rmsnorm_simd<A>, rope_apply_simd<A>, softmax_simd<A>, silu_mul_simd<A>, add_simd<A>,
-                    scale_simd<A>,   axpy_simd<A>,       name};
+  return OpsKernels{rmsnorm_simd<A>, rope_apply_simd<A>, softmax_simd<A>,           silu_mul_simd<A>, add_simd<A>,
+                    scale_simd<A>,   axpy_simd<A>,       accumulate_rows_simd<A>, name};
 }
 
 }  // namespace

@@ -225,28 +225,25 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
       }
       if (t0 < t1) cache_.store(il, pos0 + t0, t1 - t0, k + size_t(t0) * n_k, v + size_t(t0) * n_v);
     };
+    // Decode prepares on the calling thread, so its region has no barrier but the closing one.
+    if (!par) prepare(0, n);
     if (par || par_attn) {
 #pragma omp parallel num_threads(nt)
       {
         const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
         if (par) {
           prepare(int(int64_t(n) * tid / nth), int(int64_t(n) * (tid + 1) / nth));
-        } else {
-#pragma omp single
-          prepare(0, n);
-        }
 #pragma omp barrier
+        }
         AttentionScratch& scratch = attn_scratch_[size_t(tid)];
         if (par_attn) {
 #pragma omp for schedule(dynamic, 1) nowait
           for (int it = 0; it < n_items; ++it) attn.run_item(it, scratch);
-        } else {
-#pragma omp single nowait
+        } else if (tid == 0) {
           for (int it = 0; it < n_items; ++it) attn.run_item(it, scratch);
         }
       }
     } else {
-      prepare(0, n);
       for (int it = 0; it < n_items; ++it) attn.run_item(it, attn_scratch_[0]);
     }
 

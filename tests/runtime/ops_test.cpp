@@ -248,3 +248,20 @@ TEST_CASE("ops: vector silu_mul, add, scale and axpy match the references", "[mo
     }
   }
 }
+
+TEST_CASE("ops: accumulate_rows is repeated axpy in the same order", "[model]") {
+  for (const kq::OpsKernels* k : ops_levels()) {
+    for (const int n : kLengths) {
+      for (const int n_rows : {0, 1, 5, 64}) {
+        INFO(k->name << " n=" << n << " rows=" << n_rows);
+        const auto rows = random_vector(n * n_rows, 41, 2.0f);
+        const auto p = random_vector(n_rows, 42, 0.3f);
+        const auto y0 = random_vector(n, 43);
+        std::vector<float> a = y0, b = y0;
+        for (int j = 0; j < n_rows; ++j) k->axpy(a.data(), p[size_t(j)], rows.data() + size_t(j) * size_t(n), n);
+        k->accumulate_rows(b.data(), p.data(), rows.data(), n_rows, n);
+        CHECK(a == b);  // bit-identical: the blocked loop keeps each element's fma order
+      }
+    }
+  }
+}

@@ -9,7 +9,7 @@
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
 #include "apps/kq/cpu_report.h"
-#include "apps/kq/file_types.h"
+#include "quant/mix.h"
 #include "common/json.h"
 #include "formats/gguf.h"
 
@@ -115,7 +115,7 @@ json::Value describe(const GgufFile& f) {
   if (const GgufValue* name = f.find("general.name"); name && name->type() == GgufType::STRING)
     out.set("name", name->as_string());
   if (const GgufValue* ft = f.find("general.file_type"); ft && ft->is_integer())
-    out.set("file_type", file_type_name(ft->as_int()));
+    out.set("file_type", file_type_label(ft->as_int()));
 
   json::Value hp = json::Value::object();
   for (const char* key : kHparamKeys)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/fp16.h"
+#include "quant/gemm_pack.h"
 #include "quant/k_common.h"
 #include "quant/kernels.h"
 #include "quant/registry.h"
@@ -228,6 +229,66 @@ TEST_CASE("gemm handles all-zero weights and activations", "[gemm]") {
       for (float v : y) REQUIRE(v == 0.0f);
     }
   }
+}
+
+// The level decomposition every gemm builds on (gemm_pack.h, mirrored by the SIMD unpackers):
+// d·sc·w − dmin·m (super-blocks) and d·w + m (legacy blocks) reproduce the registry's dequantized
+// values up to the float rounding of those few products.
+template <class Block>
+void check_super_levels(QType type) {
+  const int64_t k = 1024;
+  std::mt19937_64 gen(static_cast<uint64_t>(type));
+  const std::vector<float> x = random_floats(gen, k, 0.05f);
+  std::vector<uint8_t> q(row_size(type, k));
+  type_traits(type).from_float(x.data(), q.data(), k, nullptr);
+  std::vector<float> ref(static_cast<size_t>(k));
+  type_traits(type).to_float(q.data(), ref.data(), k);
+  const int group = gemm::SuperInfo<Block>::kGroup;
+  for (int64_t sb = 0; sb < k / 256; ++sb) {
+    gemm::SuperLevels lv;
+    gemm::unpack_super(reinterpret_cast<const Block*>(q.data())[sb], lv);
+    for (int e = 0; e < 256; ++e) {
+      const double scaled = double(lv.d) * lv.sc[e / group] * lv.w[e];
+      const double min = gemm::SuperInfo<Block>::kMin ? double(lv.dmin) * lv.m[e / group] : 0.0;
+      INFO(type_name(type) << " element " << 256 * sb + e);
+      REQUIRE(std::fabs(scaled - min - ref[size_t(256 * sb + e)]) <= 0x1p-22 * (std::fabs(scaled) + std::fabs(min)));
+    }
+  }
+}
+
+template <class Block>
+void check_legacy_levels(QType type) {
+  const int64_t k = 1024;
+  std::mt19937_64 gen(static_cast<uint64_t>(type));
+  const std::vector<float> x = random_floats(gen, k, 0.05f);
+  std::vector<uint8_t> q(row_size(type, k));
+  type_traits(type).from_float(x.data(), q.data(), k, nullptr);
+  std::vector<float> ref(static_cast<size_t>(k));
+  type_traits(type).to_float(q.data(), ref.data(), k);
+  for (int64_t b = 0; b < k / 32; ++b) {
+    gemm::LegacyLevels lv;
+    gemm::unpack_legacy(reinterpret_cast<const Block*>(q.data())[b], lv);
+    for (int e = 0; e < 32; ++e) {
+      const double scaled = double(lv.d) * lv.w[e];
+      INFO(type_name(type) << " element " << 32 * b + e);
+      REQUIRE(std::fabs(scaled + lv.m - ref[size_t(32 * b + e)]) <= 0x1p-22 * (std::fabs(scaled) + std::fabs(lv.m)));
+    }
+  }
+}
+
+TEST_CASE("gemm levels: the unpacked decomposition reproduces the dequantized weights", "[gemm]") {
+  check_super_levels<BlockQ2K>(QType::Q2_K);
+  check_super_levels<BlockQ3K>(QType::Q3_K);
+  check_super_levels<BlockQ4K>(QType::Q4_K);
+  check_super_levels<BlockQ5K>(QType::Q5_K);
+  check_super_levels<BlockQ6K>(QType::Q6_K);
+  check_super_levels<BlockIQ4XS>(QType::IQ4_XS);
+  check_legacy_levels<BlockQ4_0>(QType::Q4_0);
+  check_legacy_levels<BlockQ4_1>(QType::Q4_1);
+  check_legacy_levels<BlockQ5_0>(QType::Q5_0);
+  check_legacy_levels<BlockQ5_1>(QType::Q5_1);
+  check_legacy_levels<BlockQ8_0>(QType::Q8_0);
+  check_legacy_levels<BlockIQ4NL>(QType::IQ4_NL);
 }
 
 // Single-thread throughput on a 2048-column × 8192-row weight with 512 tokens (KQ_BENCH_TYPES=Q4_K,Q8_0 to pick

@@ -53,15 +53,12 @@ void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t
   const size_t tile_bytes = use_gemm ? tile_scratch_bytes(k, n_cols) : 0;
   uint8_t* tiles = base + activation_bytes(w, n_tokens);
 
-  // Row chunks: GEMM tiles of gemm_rows; for decode, one contiguous share per thread (a
-  // multiple of 16 rows) so each thread streams its own part of the weights.
-  int64_t chunk;
-  if (use_gemm) {
-    chunk = std::max(k.gemm_rows, 1);
-  } else {
-    const int64_t share = (n_rows + n_threads - 1) / std::max(n_threads, 1);
-    chunk = std::max<int64_t>(16, (share + 15) / 16 * 16);
-  }
+  // Row chunks: for decode, one contiguous share per thread (a multiple of 16 rows) so each
+  // thread streams its own part of the weights.
+  const int64_t share = (n_rows + n_threads - 1) / std::max(n_threads, 1);
+  const int64_t share16 = std::max<int64_t>(16, (share + 15) / 16 * 16);
+  // GEMM tiles are at most gemm_rows, and smaller when that is what gives every thread work.
+  const int64_t chunk = use_gemm ? std::min<int64_t>(std::max(k.gemm_rows, 1), share16) : share16;
   const int64_t n_chunks = (n_rows + chunk - 1) / chunk;
   const bool parallel = n_threads > 1 && n_rows * n_tokens * n_cols >= 4096;
 

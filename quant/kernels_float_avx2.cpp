@@ -80,34 +80,17 @@ KQ_AVX2_INLINE void float_group(int64_t k, const uint8_t* w, size_t w_stride, co
     }
 }
 
-template <class L, int R, int T>
-void float_rows(const MatmulTile& t, int64_t r0, int64_t r1, int tok) {
-  const uint8_t* a = t.act + size_t(tok) * t.act_stride;
-  float* y = t.y + size_t(tok) * t.ldy;
-  int64_t r = r0;
-  for (; r + R <= r1; r += R)
-    float_group<L, R, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
-  for (; r < r1; ++r) float_group<L, 1, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
-}
-
+// The slab driver's group kernel for float rows: two rows share each activation load for one
+// token; with more tokens, each row's weights are loaded once for up to four tokens.
 template <class L>
-void float_mul_rows(const MatmulTile& t) {
-  // Two rows share each activation load for one token; with more tokens, each row's 16 weights
-  // are loaded once for up to four tokens. Slabs of 16 rows keep re-reads in cache.
-  constexpr int64_t kSlab = 16;
-  for (int64_t r0 = 0; r0 < t.n_rows; r0 += kSlab) {
-    const int64_t r1 = r0 + kSlab < t.n_rows ? r0 + kSlab : t.n_rows;
-    int tok = 0;
-    while (tok < t.n_tok) {
-      switch (t.n_tok - tok) {
-        case 1: float_rows<L, 2, 1>(t, r0, r1, tok); tok += 1; break;
-        case 2: float_rows<L, 1, 2>(t, r0, r1, tok); tok += 2; break;
-        case 3: float_rows<L, 1, 3>(t, r0, r1, tok); tok += 3; break;
-        default: float_rows<L, 1, 4>(t, r0, r1, tok); tok += 4; break;
-      }
-    }
+struct FloatGroup {
+  static constexpr int kRows1 = 2, kRowsN = 1;
+  template <int R, int T>
+  static KQ_AVX2_INLINE void run(int64_t k, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
+                                 float* y, size_t ldy) {
+    float_group<L, R, T>(k, w, w_stride, a, a_stride, y, ldy);
   }
-}
+};
 
 template <class L>
 float float_vec_dot(int64_t n, const void* x, const void* y) {
@@ -120,7 +103,7 @@ template <class L>
 void install_float(KernelTable& table, QType type) {
   TypeKernels& k = table[type];
   k.vec_dot = float_vec_dot<L>;
-  k.mul_rows = float_mul_rows<L>;
+  k.mul_rows = mul_rows_by_groups<FloatGroup<L>>;
   k.name = "avx2";
 }
 

@@ -107,31 +107,44 @@ KQ_AVX2_INLINE void run_group(int64_t k, const uint8_t* w, size_t w_stride, cons
     for (int t = 0; t < T; ++t) y[size_t(t) * ldy + size_t(r)] = K::finish(acc[r][t]);
 }
 
+// A group kernel for the slab driver below: G::run<R, T>(k, w, w_stride, a, a_stride, y, ldy)
+// multiplies R rows by T tokens; G::kRows1 / G::kRowsN are the rows per group for one token and
+// for several. BlockGroup adapts a block kernel K of run_group; the float kernels bring their own.
+template <class K>
+struct BlockGroup {
+  static constexpr int kRows1 = K::kRows1, kRowsN = K::kRowsN;
+  template <int R, int T>
+  static KQ_AVX2_INLINE void run(int64_t k, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
+                                 float* y, size_t ldy) {
+    run_group<K, R, T>(k, w, w_stride, a, a_stride, y, ldy);
+  }
+};
+
 // All rows of a tile for tokens [tok, tok + T): groups of R rows, then single rows.
-template <class K, int R, int T>
+template <class G, int R, int T>
 void run_rows(const MatmulTile& t, int64_t r0, int64_t r1, int tok) {
   const uint8_t* a = t.act + size_t(tok) * t.act_stride;
   float* y = t.y + size_t(tok) * t.ldy;
   int64_t r = r0;
   for (; r + R <= r1; r += R)
-    run_group<K, R, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
-  for (; r < r1; ++r) run_group<K, 1, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
+    G::template run<R, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
+  for (; r < r1; ++r) G::template run<1, T>(t.k, t.w + size_t(r) * t.w_stride, t.w_stride, a, t.act_stride, y + r, t.ldy);
 }
 
 // mul_rows: rows in slabs small enough to stay in L1/L2 while every token chunk (up to 4 tokens
 // at once) passes over them, so the weights stream from memory once.
-template <class K>
-void mul_rows(const MatmulTile& t) {
+template <class G>
+void mul_rows_by_groups(const MatmulTile& t) {
   constexpr int64_t kSlab = 16;
   for (int64_t r0 = 0; r0 < t.n_rows; r0 += kSlab) {
     const int64_t r1 = r0 + kSlab < t.n_rows ? r0 + kSlab : t.n_rows;
     int tok = 0;
     while (tok < t.n_tok) {
       switch (t.n_tok - tok) {
-        case 1: run_rows<K, K::kRows1, 1>(t, r0, r1, tok); tok += 1; break;
-        case 2: run_rows<K, K::kRowsN, 2>(t, r0, r1, tok); tok += 2; break;
-        case 3: run_rows<K, K::kRowsN, 3>(t, r0, r1, tok); tok += 3; break;
-        default: run_rows<K, K::kRowsN, 4>(t, r0, r1, tok); tok += 4; break;
+        case 1: run_rows<G, G::kRows1, 1>(t, r0, r1, tok); tok += 1; break;
+        case 2: run_rows<G, G::kRowsN, 2>(t, r0, r1, tok); tok += 2; break;
+        case 3: run_rows<G, G::kRowsN, 3>(t, r0, r1, tok); tok += 3; break;
+        default: run_rows<G, G::kRowsN, 4>(t, r0, r1, tok); tok += 4; break;
       }
     }
   }
@@ -148,7 +161,7 @@ template <class K>
 void install(KernelTable& table, QType type) {
   TypeKernels& k = table[type];
   k.vec_dot = vec_dot<K>;
-  k.mul_rows = mul_rows<K>;
+  k.mul_rows = mul_rows_by_groups<BlockGroup<K>>;
   k.name = "avx2";
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -291,6 +292,37 @@ std::unique_ptr<Model> build_synthetic_model(const SyntheticShape& shape, const 
   }
   GgufFile file = GgufFile::from_memory(base, total, "synthetic " + shape.name);
   return Model::from_gguf(std::move(file), std::shared_ptr<const void>(image, image.get()));
+}
+
+void save_synthetic_model(const Model& model, const std::string& path) {
+  const GgufFile& src = model.gguf();
+  const int64_t n_vocab = src.get_int("llama.vocab_size", 0);
+  if (n_vocab < 3 + 256) throw Error("synthetic model: a vocabulary of " + std::to_string(n_vocab) +
+                                     " tokens cannot hold the 259 special and byte tokens");
+  GgufWriter w;
+  w.copy_metadata(src);
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = {2, 3, 3};  // unknown, control, control
+  char piece[16];
+  for (int b = 0; b < 256; ++b) {
+    std::snprintf(piece, sizeof piece, "<0x%02X>", b);
+    tokens.emplace_back(piece);
+    types.push_back(6);  // byte
+  }
+  while (int64_t(tokens.size()) < n_vocab) {
+    tokens.push_back("\xE2\x96\x81syn" + std::to_string(tokens.size()));  // "▁synN": never produced by text
+    types.push_back(1);  // normal
+  }
+  w.set("tokenizer.ggml.model", GgufValue::string("llama"));
+  w.set("tokenizer.ggml.tokens", GgufValue::string_array(std::move(tokens)));
+  w.set("tokenizer.ggml.scores", GgufValue::f32_array(std::vector<float>(size_t(n_vocab), 0.0f)));
+  w.set("tokenizer.ggml.token_type", GgufValue::i32_array(types));
+  w.set("tokenizer.ggml.bos_token_id", GgufValue::u32(1));
+  w.set("tokenizer.ggml.eos_token_id", GgufValue::u32(2));
+  w.set("tokenizer.ggml.unknown_token_id", GgufValue::u32(0));
+  for (const GgufTensorInfo& t : src.tensors())
+    w.add_tensor(t.name, t.type, std::vector<int64_t>(t.ne.begin(), t.ne.begin() + t.n_dims), t.data);
+  w.write(path);
 }
 
 }  // namespace kq

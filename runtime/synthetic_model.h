@@ -44,4 +44,9 @@ struct SyntheticOptions {
 // copied from a small pool of random rows quantized with the registry's quantizer; norms are 1.
 std::unique_ptr<Model> build_synthetic_model(const SyntheticShape& shape, const SyntheticOptions& options = {});
 
+// Writes a synthetic model to a GGUF file that every kq command can open: its metadata and tensors
+// plus a SentencePiece vocabulary of n_vocab tokens (<unk>, <s>, </s>, the 256 byte tokens, then
+// filler pieces), so text round-trips through byte fallback.
+void save_synthetic_model(const Model& model, const std::string& path);
+
 }  // namespace kq

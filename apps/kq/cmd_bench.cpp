@@ -42,6 +42,8 @@ constexpr const char* kBenchUsage =
     "  --cache-type T           KV cache type: f32, f16 (default) or q8_0\n"
     "  --membw                  measure read bandwidth (1 thread and each -t) and show the decode roofline\n"
     "  --membw-size SIZE        bytes the bandwidth probe streams (default 1G)\n"
+    "  --save FILE              write the synthetic model (with a byte-fallback vocabulary) to a GGUF file\n"
+    "                           and exit, so kq run, quantize, ppl and fit can open it\n"
     "  --no-hugepages           no madvise(MADV_HUGEPAGE) on synthetic weights and the bandwidth probe\n"
     "  --json                   print one JSON object instead of the table\n"
     "  --quiet                  no progress lines on stderr\n";
@@ -58,6 +60,7 @@ struct BenchOptions {
   int repetitions = 5;
   QType cache_type = QType::F16;
   bool membw = false;
+  std::string save;  // --save FILE: write the synthetic model instead of benchmarking
   uint64_t membw_bytes = kMembwDefaultBytes;
   bool huge_pages = true;
   bool json = false;
@@ -117,6 +120,8 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
       o.membw = true;
     } else if (a == "--membw-size") {
       o.membw_bytes = parse_size(a, flag_value(args, i));
+    } else if (a == "--save") {
+      o.save = flag_value(args, i);
     } else if (a == "--no-hugepages") {
       o.huge_pages = false;
     } else if (a == "--json") {
@@ -137,7 +142,8 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
   }
   const bool any_test = std::any_of(o.n_prompt.begin(), o.n_prompt.end(), [](int n) { return n > 0; }) ||
                         std::any_of(o.n_gen.begin(), o.n_gen.end(), [](int n) { return n > 0; });
-  if ((!o.model.empty() || o.shape) && !any_test) throw UsageError("nothing to run: every -p and -n is 0");
+  if (!o.save.empty() && !o.shape) throw UsageError("--save writes --synthetic models only");
+  if ((!o.model.empty() || o.shape) && !any_test && o.save.empty()) throw UsageError("nothing to run: every -p and -n is 0");
   if (o.threads.empty()) o.threads = {physical_cores()};
   return o;
 }
@@ -433,6 +439,11 @@ std::unique_ptr<Model> open_model(const BenchOptions& o) {
 int bench(const BenchOptions& o) {
   if (!o.shape && o.model.empty()) return bench_membw_only(o);
   const std::unique_ptr<Model> model = open_model(o);
+  if (!o.save.empty()) {
+    save_synthetic_model(*model, o.save);
+    if (!o.quiet) std::fprintf(stderr, "kq bench: wrote %s\n", o.save.c_str());
+    return 0;
+  }
   const ModelFacts facts = model_facts(*model, o);
   const std::vector<MembwResult> bw = o.membw ? probe_bandwidth(o) : std::vector<MembwResult>{};
 

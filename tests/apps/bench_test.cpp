@@ -140,6 +140,27 @@ TEST_CASE("kq bench runs a model file", "[app][bench]") {
   CHECK(rows[1].find("tg4") != std::string::npos);
 }
 
+TEST_CASE("kq bench --save writes a synthetic model other commands can run", "[app][bench]") {
+  const std::string path = kq::test::scratch_dir() + "/synthetic-saved.gguf";
+  CommandResult r = run_kq({"bench", "--synthetic", "dim=64,layers=2,heads=4,kv_heads=2,ff=128,vocab=300", "--type",
+                            "Q8_0", "--save", path, "--quiet"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  r = run_kq({"info", path});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("Q8_0") != std::string::npos);
+  // Byte fallback: " Hi" (SentencePiece's space prefix) is BOS, then the byte tokens of U+2581 and
+  // of 'H', 'i' (id = 3 + byte).
+  r = run_kq({"tokenize", "-m", path, "-p", "Hi"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == "1 229 153 132 75 108\n");
+  r = run_kq({"run", "-m", path, "-p", "Hello", "-n", "4", "--temp", "0", "--quiet"});
+  CHECK(r.exit_code == 0);
+  r = run_kq({"bench", "-m", path, "--save", path + ".2"});
+  CHECK(r.exit_code == 2);
+}
+
 TEST_CASE("kq bench rejects bad input", "[app][bench]") {
   const auto first_line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
 

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "formats/gguf.h"
 #include "runtime/model.h"
+#include "runtime/tokenizer.h"
 
 namespace kq {
 
@@ -302,16 +303,18 @@ void save_synthetic_model(const Model& model, const std::string& path) {
   GgufWriter w;
   w.copy_metadata(src);
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
-  std::vector<int32_t> types = {2, 3, 3};  // unknown, control, control
+  const auto type_id = [](TokenType t) { return static_cast<int32_t>(t); };
+  std::vector<int32_t> types = {type_id(TokenType::kUnknown), type_id(TokenType::kControl),
+                                type_id(TokenType::kControl)};
   char piece[16];
   for (int b = 0; b < 256; ++b) {
     std::snprintf(piece, sizeof piece, "<0x%02X>", b);
     tokens.emplace_back(piece);
-    types.push_back(6);  // byte
+    types.push_back(type_id(TokenType::kByte));
   }
   while (int64_t(tokens.size()) < n_vocab) {
     tokens.push_back("\xE2\x96\x81syn" + std::to_string(tokens.size()));  // "▁synN": never produced by text
-    types.push_back(1);  // normal
+    types.push_back(type_id(TokenType::kNormal));
   }
   w.set("tokenizer.ggml.model", GgufValue::string("llama"));
   w.set("tokenizer.ggml.tokens", GgufValue::string_array(std::move(tokens)));

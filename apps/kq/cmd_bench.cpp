@@ -143,7 +143,8 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
   const bool any_test = std::any_of(o.n_prompt.begin(), o.n_prompt.end(), [](int n) { return n > 0; }) ||
                         std::any_of(o.n_gen.begin(), o.n_gen.end(), [](int n) { return n > 0; });
   if (!o.save.empty() && !o.shape) throw UsageError("--save writes --synthetic models only");
-  if ((!o.model.empty() || o.shape) && !any_test && o.save.empty()) throw UsageError("nothing to run: every -p and -n is 0");
+  if ((!o.model.empty() || o.shape) && !any_test && o.save.empty())
+    throw UsageError("nothing to run: every -p and -n is 0");
   if (o.threads.empty()) o.threads = {physical_cores()};
   return o;
 }

@@ -54,7 +54,9 @@ class ChunkRunner {
   ChunkRunner(const Model& model, int n_ctx, const PerplexityOptions& o)
       : session_(model, SessionOptions{n_ctx, std::min(o.n_batch, n_ctx), o.n_threads, o.cache_type}),
         bos_(o.bos_id),
-        chunk_(size_t(n_ctx)) {}
+        chunk_(size_t(n_ctx)) {
+    session_.set_matmul_observer(o.observer);
+  }
 
   // Runs tokens [start, start + n_ctx) with the first one replaced by BOS (when set).
   void run(const int32_t* tokens) {

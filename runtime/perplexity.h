@@ -11,6 +11,7 @@
 namespace kq {
 
 class Model;
+class MatmulObserver;
 
 struct PerplexityOptions {
   int n_ctx = 512;     // tokens per chunk (llama-perplexity -c); ignored by kl_divergence (the file's)
@@ -20,6 +21,7 @@ struct PerplexityOptions {
   QType cache_type = QType::F16;
   int32_t bos_id = -1;  // ≥ 0: the first token of each chunk is evaluated as this id (llama-perplexity
                         // does so when the vocabulary adds BOS); -1 leaves the tokens as they are
+  MatmulObserver* observer = nullptr;  // sees every weight matmul's input (kq imatrix); null: none
 };
 
 // Called after each chunk with the chunk index (0-based), the chunk count and the running value

@@ -166,6 +166,11 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
   const int nt = n_threads_;
   const bool par = n >= kParallelTokens;
   const OpsKernels& ops = ops_kernels();
+  // Every weight matmul goes through here, so an observer sees each one's input.
+  const auto matmul = [&](const TensorView& wt, const float* in, int rows, float* y, uint8_t* scratch, int threads) {
+    if (observer_) observer_->observe(wt, in, rows);
+    kq::matmul(wt, in, rows, y, scratch, threads);
+  };
 
   // Token embeddings (one dequantized row of token_embd per token) and the RoPE angles of each
   // position, shared by every layer and head.

@@ -8,10 +8,20 @@
 #include "runtime/attention.h"
 #include "runtime/kv_cache.h"
 #include "runtime/ops.h"
+#include "runtime/tensor.h"
 
 namespace kq {
 
 class Model;
+
+// Sees the input of every weight matmul (imatrix collection). Sessions have none unless one is set,
+// and then cost nothing extra.
+class MatmulObserver {
+ public:
+  virtual ~MatmulObserver() = default;
+  // Called before y = W·x on the calling thread; x is [n_tokens][w.ne[0]] floats.
+  virtual void observe(const TensorView& w, const float* x, int n_tokens) = 0;
+};
 
 struct SessionOptions {
   int n_ctx = 0;                  // 0 → min(n_ctx_train, 4096)
@@ -44,6 +54,8 @@ class Session {
   int n_batch() const { return n_batch_; }
   const Model& model() const { return model_; }
   const KvCache& kv_cache() const { return cache_; }
+  // Shows every later matmul's input to `observer` (null: none); it must outlive its use.
+  void set_matmul_observer(MatmulObserver* observer) { observer_ = observer; }
 
  private:
   // Runs n tokens at positions pos0.. through every layer; writes logits for tokens [out_from, n)
@@ -54,6 +66,7 @@ class Session {
   int n_ctx_, n_batch_, n_threads_;
   int n_past_ = 0;
   int n_logits_ = 0;
+  MatmulObserver* observer_ = nullptr;
   RopeParams rope_;
   KvCache cache_;
 

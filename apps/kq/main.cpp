@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"tokenize", "print the token ids a model's tokenizer gives a text", kq::app::cmd_tokenize},
     {"ppl", "perplexity and KL divergence over a text file", kq::app::cmd_ppl},
     {"quantize", "convert a GGUF model's weights to another block type", kq::app::cmd_quantize},
+    {"imatrix", "importance matrix of a model over calibration text, for quantize --imatrix", kq::app::cmd_imatrix},
     {"info", "show a GGUF model's architecture, tokenizer, tensor types and sizes", kq::app::cmd_info},
     {"bench", "prompt and decode speed of a model or a synthetic one (llama-bench style)", kq::app::cmd_bench},
 };

@@ -75,7 +75,7 @@ NonWeightBytes non_weight_bytes(const GgufFile& model, int n_ctx) {
   const uint64_t per_token = 3 * uint64_t(c.n_embd) + uint64_t(c.n_embd_q() + c.n_embd_k() + c.n_embd_v()) +
                              uint64_t(c.n_embd_o()) + 2 * uint64_t(c.n_ff) + uint64_t(c.n_rot);
   b.scratch = 4 * batch * per_token + batch * uint64_t(std::max(c.n_ff, c.n_embd)) * 2 +
-                           4 * uint64_t(kAttnMaxQueries) * ctx * 2 + 4 * uint64_t(c.n_vocab);
+              4 * uint64_t(kAttnMaxQueries) * ctx * 2 + 4 * uint64_t(c.n_vocab);
   b.metadata = model.data_offset() + kMetadataMargin;
   return b;
 }

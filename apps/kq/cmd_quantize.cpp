@@ -17,6 +17,7 @@
 
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
+#include "apps/kq/quantize_fit.h"
 #include "formats/gguf.h"
 #include "formats/imatrix_file.h"
 #include "quant/mix.h"
@@ -27,7 +28,8 @@ namespace {
 
 constexpr const char* kQuantizeUsage =
     "usage: kq quantize IN OUT TYPE [options]\n"
-    "       kq quantize IN TYPE --dry-run [options]\n"
+    "       kq quantize IN OUT --fit SIZE [-c N] [options]\n"
+    "       kq quantize IN TYPE --dry-run [options]     (or IN --fit SIZE --dry-run)\n"
     "  TYPE                      a llama.cpp file type (case-insensitive, or its number):\n"
     "                              Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M\n"
     "                              Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS F16 BF16 F32\n"
@@ -37,6 +39,19 @@ constexpr const char* kQuantizeUsage =
     "                            and other 1-D tensors are copied; a weight whose rows are not whole blocks\n"
     "                            falls back (Q2_K/Q3_K/IQ4_XS -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1,\n"
     "                            Q6_K -> Q8_0, else F16)\n"
+    "  --fit SIZE                instead of TYPE: choose each weight's type from Q2_K Q3_K IQ4_XS Q4_K\n"
+    "                            Q5_K Q6_K Q8_0 (row-length fallbacks as above) so that tensors + metadata\n"
+    "                            + an F16 KV cache for -c tokens + scratch fit in SIZE (bytes, or 512M,\n"
+    "                            1.5G: 1024-based), with the least summed predicted loss (a knapsack solved\n"
+    "                            exactly over 65536 byte buckets). A weight's loss for a type: its\n"
+    "                            importance-weighted squared quantization error over its importance-weighted\n"
+    "                            energy (importance: the --imatrix values, else 1 for every column), times\n"
+    "                            2*n_layer+1 for the output (or tied embedding), whose noise reaches the\n"
+    "                            logits undiluted; measured on up to 262144 values (evenly spaced rows).\n"
+    "                            Prints the chosen mix and the planned total; a SIZE below the smallest\n"
+    "                            mix is an error that names the smallest size\n"
+    "  -c, --ctx-size N          with --fit: tokens of KV cache to plan for (default: min(the model's\n"
+    "                            training context, 4096), the context kq run uses)\n"
     "  --pure                    no per-tensor rules: every weight gets the file type's base type\n"
     "  --imatrix FILE            importance matrix (llama.cpp imatrix .dat or GGUF) to weight the errors\n"
     "  --tensor-type REGEX=T     tensors whose name matches REGEX (searched, ECMAScript) get block type T;\n"
@@ -57,6 +72,8 @@ struct QuantizeOptions {
   bool allow_requantize = false;
   bool dry_run = false;
   int threads = 0;
+  std::optional<uint64_t> fit;  // --fit SIZE: choose the types to fit this many bytes
+  int n_ctx = 0;                // -c with --fit
 };
 
 // A block type given to an option (or as the TYPE operand, to explain why it is not a file type).
@@ -96,6 +113,11 @@ QuantizeOptions parse_quantize_args(const std::vector<std::string>& args) {
         throw UsageError("--tensor-type: bad regular expression '" + pattern + "': " + e.what());
       }
       o.mix.tensor_types.emplace_back(pattern, parse_block_type(a, v.substr(eq + 1)));
+    } else if (a == "--fit") {
+      o.fit = parse_size(a, flag_value(args, i));
+    } else if (a == "-c" || a == "--ctx-size") {
+      o.n_ctx = parse_int(a, flag_value(args, i));
+      if (o.n_ctx < 1) throw UsageError("option " + a + " needs a count >= 1");
     } else if (a == "-t" || a == "--threads") {
       o.threads = parse_int(a, flag_value(args, i));
       if (o.threads < 1) throw UsageError("option " + a + " needs a count >= 1");
@@ -105,6 +127,17 @@ QuantizeOptions parse_quantize_args(const std::vector<std::string>& args) {
       positional.push_back(a);
     }
   }
+  if (o.fit) {
+    if (o.mix.pure || !o.mix.tensor_types.empty() || o.mix.output_type || o.mix.token_embd_type)
+      throw UsageError("--fit chooses every weight's type: not with --pure, --tensor-type, --output-tensor-type "
+                       "or --token-embedding-type");
+    if (o.dry_run && positional.size() == 1) positional.push_back("");
+    if (positional.size() != 2) throw UsageError("with --fit, expected IN OUT (no TYPE: --fit chooses the types)");
+    o.in = positional[0];
+    o.out = positional[1];
+    return o;
+  }
+  if (o.n_ctx) throw UsageError("-c is for --fit");
   if (o.dry_run && positional.size() == 2) positional.insert(positional.begin() + 1, "");
   if (positional.size() != 3) throw UsageError("expected IN OUT TYPE");
   o.in = positional[0];
@@ -212,7 +245,14 @@ int quantize(QuantizeOptions o) {
   if (!o.mix.tensor_types.empty() && (o.mix.pure || !type_traits(file_type_base(o.ftype)).is_quantized))
     notes.push_back(std::string("--tensor-type is ignored with ") + (o.mix.pure ? "--pure" : file_type_name(o.ftype)) +
                     " (no per-tensor rules apply, as in llama.cpp)");
-  const std::vector<std::optional<QType>> types = plan_mix(o.ftype, mix_model(in), tensors, o.mix, &notes);
+  std::vector<std::optional<QType>> types;
+  if (o.fit) {
+    const FitPlan fit = plan_fit(in, order, o.imatrix.empty() ? nullptr : &imatrix.entries, {*o.fit, o.n_ctx, threads});
+    types = fit.types;
+    o.ftype = fit.ftype;
+  } else {
+    types = plan_mix(o.ftype, mix_model(in), tensors, o.mix, &notes);
+  }
 
   std::vector<PlanItem> plan;
   uint64_t out_bytes = 0, in_bytes = 0, convert_bytes = 0;

@@ -15,20 +15,26 @@ namespace {
 // Ref recipe: per 32, weights sqrt(mean x^2) + |x|; 6-bit scales and mins linear in their maxima.
 void search_ref(const float* x, int nmax, float rmin, float rdelta, int nstep, uint8_t* scales, uint16_t* d,
                 uint16_t* dmin, uint8_t* levels) {
-  uint8_t aux[32];
-  float weights[32];
+  float weights[256];
   float sub_scales[8];
   float sub_mins[8];
-  float max_scale = 0;  // scales and mins are >= 0 because the min is subtracted
-  float max_min = 0;
   for (ptrdiff_t j = 0; j < 8; ++j) {
     const float* xj = x + 32 * j;
     float sum_x2 = 0;
     for (int i = 0; i < 32; ++i) sum_x2 += xj[i] * xj[i];
     const float av_x = std::sqrt(sum_x2 / 32);
-    for (int i = 0; i < 32; ++i) weights[i] = av_x + std::fabs(xj[i]);
-    sub_scales[j] =
-        make_qkx2_quants(32, nmax, xj, weights, levels + 32 * j, &sub_mins[j], aux, rmin, rdelta, nstep, false);
+    for (int i = 0; i < 32; ++i) weights[32 * j + i] = av_x + std::fabs(xj[i]);
+  }
+  AsymmetricSearch p;
+  p.n = 32;
+  p.nmax = nmax;
+  p.rmin = rmin;
+  p.rdelta = rdelta;
+  p.nstep = nstep;
+  make_qkx_quants_batch(p, 8, x, weights, levels, sub_scales, sub_mins);
+  float max_scale = 0;  // scales and mins are >= 0 because the min is subtracted
+  float max_min = 0;
+  for (int j = 0; j < 8; ++j) {
     max_scale = std::max(max_scale, sub_scales[j]);
     max_min = std::max(max_min, sub_mins[j]);
   }
@@ -47,8 +53,7 @@ void search_ref(const float* x, int nmax, float rmin, float rdelta, int nstep, u
 // IM recipe: weights qw*sqrt(sigma^2 + x^2); scales and mins fitted by make_qp_quants.
 void search_im(const float* x, const float* qw, int nmax, uint8_t* scales, uint16_t* d, uint16_t* dmin,
                uint8_t* levels) {
-  uint8_t aux[32];
-  float weights[32];
+  float weights[256];
   float sw[8];
   float sub_scales[8];
   float sub_mins[8];
@@ -57,15 +62,22 @@ void search_im(const float* x, const float* qw, int nmax, uint8_t* scales, uint1
   const float sigma2 = 2 * sum_x2 / 256;
   for (ptrdiff_t j = 0; j < 8; ++j) {
     const float* xj = x + 32 * j;
+    float* wj = weights + 32 * j;
     float sumw = 0;
     for (int i = 0; i < 32; ++i) {
-      weights[i] = qw[32 * j + i] * std::sqrt(sigma2 + xj[i] * xj[i]);
-      sumw += weights[i];
+      wj[i] = qw[32 * j + i] * std::sqrt(sigma2 + xj[i] * xj[i]);
+      sumw += wj[i];
     }
     sw[j] = sumw;
-    sub_scales[j] =
-        make_qkx3_quants(32, nmax, xj, weights, levels + 32 * j, &sub_mins[j], aux, -0.9f, 0.05f, 36, false);
   }
+  AsymmetricSearch p;
+  p.n = 32;
+  p.nmax = nmax;
+  p.rmin = -0.9f;
+  p.rdelta = 0.05f;
+  p.nstep = 36;
+  p.default_x2 = true;
+  make_qkx_quants_batch(p, 8, x, weights, levels, sub_scales, sub_mins);
   uint8_t ls[8], lm[8];
   const float d_block = make_qp_quants(8, 63, sub_scales, ls, sw);
   const float m_block = make_qp_quants(8, 63, sub_mins, lm, sw);

@@ -6,9 +6,12 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "quant/kernels.h"
+#include "quant/q4_k.h"
+#include "quant/q5_k.h"
 #include "quant/scale_search.h"
 
 using namespace kq;
@@ -153,5 +156,29 @@ TEST_CASE("batched searches: the scalar batch is the single-group search per gro
     REQUIRE(bits(s) == bits(sb[size_t(k)]));
     REQUIRE(bits(the_min) == bits(mb[size_t(k)]));
     REQUIRE(std::memcmp(l, lb.data() + 32 * k, 32) == 0);
+  }
+}
+
+TEST_CASE("Q4_K / Q5_K rows: a block's bytes do not depend on the block searched beside it", "[kquant]") {
+  // quantize_k4_blocks fits two blocks per batched search; a row of 3 blocks must equal its blocks
+  // quantized one at a time, with and without importance weights.
+  std::mt19937 g(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(768), w(768);
+  for (float& v : x) v = normal(g);
+  for (int i = 0; i < 256; ++i) x[256 + size_t(i)] = 0.0f;  // an all-zero middle block
+  for (float& v : w) v = std::fabs(normal(g)) + 0.1f;
+  using QuantizeRow = void (*)(const float*, void*, int64_t, const float*);
+  const std::pair<QuantizeRow, size_t> types[] = {{quantize_row_q4_k, sizeof(BlockQ4K)},
+                                                  {quantize_row_q5_k, sizeof(BlockQ5K)}};
+  for (const auto& [quantize, block_bytes] : types) {
+    for (const float* imp : {static_cast<const float*>(nullptr), static_cast<const float*>(w.data())}) {
+      std::vector<uint8_t> row(3 * block_bytes), one(block_bytes);
+      quantize(x.data(), row.data(), 768, imp);
+      for (int b = 0; b < 3; ++b) {
+        quantize(x.data() + 256 * b, one.data(), 256, imp ? imp + 256 * b : nullptr);
+        REQUIRE(std::memcmp(one.data(), row.data() + size_t(b) * block_bytes, block_bytes) == 0);
+      }
+    }
   }
 }

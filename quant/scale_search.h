@@ -62,7 +62,6 @@ using QxBatchFn = decltype(&make_qx_quants_batch_scalar);
 struct ScaleSearchKernels {
   AsymmetricBatchFn asymmetric = make_qkx_quants_batch_scalar;
   QxBatchFn qx = make_qx_quants_batch_scalar;
-  const char* name = "scalar";
 };
 
 }  // namespace kq

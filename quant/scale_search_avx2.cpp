@@ -63,7 +63,6 @@ void scale_search_symmetric(int groups, int n, int nmax, const float* x, int8_t*
 void fill_scale_search(KernelTable& t) {
   t.search.asymmetric = scale_search_asymmetric;
   t.search.qx = scale_search_symmetric;
-  t.search.name = "avx2";
 }
 
 }  // namespace kq::avx2

@@ -71,7 +71,6 @@ void symmetric(int groups, int n, int nmax, const float* x, int8_t* levels, int 
 void fill_scale_search(KernelTable& t) {
   t.search.asymmetric = asymmetric;
   t.search.qx = symmetric;
-  t.search.name = "avx512";
 }
 
 }  // namespace kq::avx512_search

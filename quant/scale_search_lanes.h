@@ -41,13 +41,13 @@ inline void store_groups(const typename V::F* levels, int n, int offset, T* out)
   }
 }
 
-// asymmetric_search on V::kLanes groups of p.n <= kMaxN values.
-template <class V>
+// asymmetric_search on V::kLanes groups of p.n <= kMaxN values (N: p.n known at compile time, or 0).
+template <class V, int N>
 void asymmetric(const AsymmetricSearch& p, const float* x, const float* weights, uint8_t* levels, float* scales,
                 float* the_mins) {
   using F = typename V::F;
   using M = typename V::M;
-  const int n = p.n;
+  const int n = N ? N : p.n;
   F xv[kMaxN] = {}, wv[kMaxN] = {}, best_l[kMaxN], aux[kMaxN];
   load_groups<V>(x, n, xv);
   if (weights) {
@@ -118,9 +118,11 @@ void asymmetric(const AsymmetricSearch& p, const float* x, const float* weights,
   V::store(the_mins, V::neg(V::select(degenerate, min0, min)));
 }
 
-// make_qx_quants with rmse_type != 0 on V::kLanes groups of n <= kMaxN values.
-template <class V>
-void symmetric(int n, int nmax, const float* x, int8_t* levels, int rmse_type, const float* w, float* scales) {
+// make_qx_quants with rmse_type != 0 on V::kLanes groups of n <= kMaxN values (N: n known at
+// compile time, or 0).
+template <class V, int N>
+void symmetric(int n_, int nmax, const float* x, int8_t* levels, int rmse_type, const float* w, float* scales) {
+  const int n = N ? N : n_;
   using F = typename V::F;
   using M = typename V::M;
   F xv[kMaxN] = {}, wv[kMaxN] = {}, best_l[kMaxN], cand[kMaxN];
@@ -189,7 +191,14 @@ void asymmetric_batch(const AsymmetricSearch& p, int groups, const float* x, con
   if (p.n >= 1 && p.n <= kMaxN) {
     for (; g + V::kLanes <= groups; g += V::kLanes) {
       const ptrdiff_t o = ptrdiff_t(g) * p.n;
-      asymmetric<V>(p, x + o, weights ? weights + o : nullptr, levels + o, scales + g, the_mins + g);
+      const float* wo = weights ? weights + o : nullptr;
+      if (p.n == 32) {
+        asymmetric<V, 32>(p, x + o, wo, levels + o, scales + g, the_mins + g);
+      } else if (p.n == 16) {
+        asymmetric<V, 16>(p, x + o, wo, levels + o, scales + g, the_mins + g);
+      } else {
+        asymmetric<V, 0>(p, x + o, wo, levels + o, scales + g, the_mins + g);
+      }
     }
   }
   if (g < groups) {
@@ -205,7 +214,12 @@ void symmetric_batch(int groups, int n, int nmax, const float* x, int8_t* levels
   if (n >= 1 && n <= kMaxN && rmse_type != 0) {
     for (; g + V::kLanes <= groups; g += V::kLanes) {
       const ptrdiff_t o = ptrdiff_t(g) * n;
-      symmetric<V>(n, nmax, x + o, levels + o, rmse_type, w ? w + o : nullptr, scales + g);
+      const float* wo = w ? w + o : nullptr;
+      if (n == 16) {
+        symmetric<V, 16>(n, nmax, x + o, levels + o, rmse_type, wo, scales + g);
+      } else {
+        symmetric<V, 0>(n, nmax, x + o, levels + o, rmse_type, wo, scales + g);
+      }
     }
   }
   if (g < groups) {

@@ -63,11 +63,25 @@ inline void set_scales_q3k(const uint8_t* u, uint8_t* b) {
   }
 }
 
-// Quantizes one 256-value block for Q4_K / Q5_K (8 sub-blocks of 32, levels 0..nmax): fills the
-// 12-byte scales field, the f16 d / dmin, and the final levels levels[256]. qw is null (Ref recipe,
-// search parameters rmin/rdelta/nstep) or the block's 256 importance values (IM recipe).
-void quantize_k4_block(const float* x, const float* qw, int nmax, float rmin, float rdelta, int nstep, uint8_t* scales,
-                       uint16_t* d, uint16_t* dmin, uint8_t* levels);
+// The fitted fields of one Q4_K / Q5_K block before packing: the 12-byte scales field, the f16
+// d / dmin, and the final levels (0..nmax) in element order.
+struct K4Fit {
+  uint8_t scales[12];
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t levels[256];
+};
+
+// Most blocks one quantize_k4_blocks call fits: their 8·count sub-blocks share one batched search,
+// so the 16-lane searches fill their lanes.
+constexpr int kK4MaxBlocks = 2;
+
+// Quantizes `count` (1..kK4MaxBlocks) consecutive 256-value blocks for Q4_K / Q5_K (8 sub-blocks
+// of 32 each, levels 0..nmax) into fits[0..count). qw is null (Ref recipe, search parameters
+// rmin/rdelta/nstep) or the blocks' 256·count importance values (IM recipe). Each block's result
+// does not depend on the block searched beside it.
+void quantize_k4_blocks(int count, const float* x, const float* qw, int nmax, float rmin, float rdelta, int nstep,
+                        K4Fit* fits);
 
 // Packs 256 2-bit values (0..3) the Q2_K / Q3_K way: byte 32h+l holds elements 128h+l+32s at bits 2s.
 inline void pack_2bit(const uint8_t* levels, uint8_t* qs) {

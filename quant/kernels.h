@@ -7,6 +7,7 @@
 
 #include "quant/cpu_features.h"
 #include "quant/registry.h"
+#include "quant/scale_search.h"
 
 namespace kq {
 
@@ -54,6 +55,7 @@ struct KernelTable {
   TypeKernels types[kMaxTypeId];        // indexed by ggml id; rows of unimplemented ids stay empty
   ConvertRowFn convert[kMaxTypeId]{};   // activation converters, indexed by the target type's id
   const char* convert_name[kMaxTypeId]{};
+  ScaleSearchKernels search;            // the quantizers' batched scale searches
 
   TypeKernels& operator[](QType t) { return types[static_cast<uint32_t>(t)]; }
   const TypeKernels& operator[](QType t) const { return types[static_cast<uint32_t>(t)]; }

@@ -171,6 +171,7 @@ void fill_kernels_avx2(KernelTable& t, const CpuFeatures& cpu) {
   avx2::fill_float(t);
   avx2::fill_legacy(t);
   avx2::fill_kquant(t);
+  avx2::fill_scale_search(t);
   const QType converted[] = {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16};
   t.convert[uint32_t(QType::Q8_0)] = convert_q8_0;
   t.convert[uint32_t(QType::Q8_1)] = convert_q8_1;

@@ -149,6 +149,8 @@ void fill_kernels_avx512(KernelTable& t, const CpuFeatures& cpu) {
   t.convert[uint32_t(QType::BF16)] = convert_bf16;
   for (QType q : {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16}) t.convert_name[uint32_t(q)] = "avx512";
 
+  avx512_search::fill_scale_search(t);
+
   if (cpu.avx512vnni) fill_kernels_avx512vnni(t, cpu);
 }
 

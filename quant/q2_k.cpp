@@ -37,15 +37,15 @@ void requantize(const float* x, const BlockQ2K& b, uint8_t* levels) {
 // Quantizes one block without an importance matrix: |x|-weighted MAD search per 16, linear 4-bit scales.
 void quantize_block_ref(const float* x, BlockQ2K& b) {
   uint8_t levels[256];
-  uint8_t aux[16];
-  float weights[16];
+  float weights[256];
   float scales[16];
   float mins[16];
+  for (int i = 0; i < 256; ++i) weights[i] = std::fabs(x[i]);
+  const AsymmetricSearch search{16, 3, -0.5f, 0.1f, 15, /*use_mad=*/true, /*default_x2=*/false};
+  make_qkx_quants_batch(search, 16, x, weights, levels, scales, mins);
   float max_scale = 0;  // scales and mins are >= 0 because the min is subtracted
   float max_min = 0;
   for (ptrdiff_t j = 0; j < 16; ++j) {
-    for (int i = 0; i < 16; ++i) weights[i] = std::fabs(x[16 * j + i]);
-    scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, levels + 16 * j, &mins[j], aux, -0.5f, 0.1f, 15, true);
     max_scale = std::max(max_scale, scales[j]);
     max_min = std::max(max_min, mins[j]);
   }
@@ -71,8 +71,7 @@ void quantize_block_ref(const float* x, BlockQ2K& b) {
 // Quantizes one block with importance qw (256 values): weighted squared-error search, scales via make_qp_quants.
 void quantize_block_im(const float* x, const float* qw, BlockQ2K& b) {
   uint8_t levels[256];
-  uint8_t aux[16];
-  float weight[16];
+  float weight[256];
   float scales[16];
   float mins[16];
   float sw[16];
@@ -85,11 +84,12 @@ void quantize_block_im(const float* x, const float* qw, BlockQ2K& b) {
     // The sqrt(sigma^2 + x^2) factor also favours the large weights of the block.
     sw[j] = 0;
     for (int i = 0; i < 16; ++i) {
-      weight[i] = qw[16 * j + i] * std::sqrt(sigma2 + x[16 * j + i] * x[16 * j + i]);
-      sw[j] += weight[i];
+      weight[16 * j + i] = qw[16 * j + i] * std::sqrt(sigma2 + x[16 * j + i] * x[16 * j + i]);
+      sw[j] += weight[16 * j + i];
     }
-    scales[j] = make_qkx3_quants(16, 3, x + 16 * j, weight, levels + 16 * j, &mins[j], aux, -0.9f, 0.05f, 36, false);
   }
+  const AsymmetricSearch search{16, 3, -0.9f, 0.05f, 36, /*use_mad=*/false, /*default_x2=*/true};
+  make_qkx_quants_batch(search, 16, x, weight, levels, scales, mins);
   const float dm = make_qp_quants(16, 15, scales, scale_levels, sw);
   const float mm = make_qp_quants(16, 15, mins, min_levels, sw);
   b.d = fp32_to_fp16(dm);

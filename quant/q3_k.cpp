@@ -72,7 +72,7 @@ void quantize_block_ref(const float* x, BlockQ3K& b) {
 void quantize_block_im(const float* x, const float* qw, BlockQ3K& b) {
   int8_t levels[256];
   float scales[16];
-  float weight[16];
+  float weight[256];
   float sw[16];
   int8_t scale_levels[16];
   float sumx2 = 0;
@@ -81,12 +81,12 @@ void quantize_block_im(const float* x, const float* qw, BlockQ3K& b) {
   for (ptrdiff_t j = 0; j < 16; ++j) {
     float sumw = 0;
     for (int i = 0; i < 16; ++i) {
-      weight[i] = qw[16 * j + i] * std::sqrt(sigma2 + x[16 * j + i] * x[16 * j + i]);
-      sumw += weight[i];
+      weight[16 * j + i] = qw[16 * j + i] * std::sqrt(sigma2 + x[16 * j + i] * x[16 * j + i]);
+      sumw += weight[16 * j + i];
     }
     sw[j] = sumw;
-    scales[j] = make_qx_quants(16, 4, x + 16 * j, levels + 16 * j, 1, weight);
   }
+  make_qx_quants_batch(16, 16, 4, x, levels, 1, weight, scales);
   // The scale search's offset levels (0..63) are exactly the stored u_j.
   const float d_block = make_qx_quants(16, 32, scales, scale_levels, 1, sw);
   uint8_t u[16];

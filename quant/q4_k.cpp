@@ -1,6 +1,9 @@
 // Scalar reference for Q4_K: dequantize, quantize (Ref and imatrix recipes), dot product with Q8_K.
 #include "quant/q4_k.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "common/fp16.h"
 #include "quant/k_common.h"
 #include "quant/q8_k.h"
@@ -39,13 +42,19 @@ void dequantize_row_q4_k(const void* src, float* dst, int64_t n) {
 void quantize_row_q4_k(const float* src, void* dst, int64_t n, const float* importance) {
   const int64_t nb = k_blocks(n, "quantize_row_q4_k");
   auto* blocks = static_cast<BlockQ4K*>(dst);
-  for (int64_t ib = 0; ib < nb; ++ib) {
-    BlockQ4K& b = blocks[ib];
-    uint8_t levels[256];
-    quantize_k4_block(src + ib * 256, importance ? importance + ib * 256 : nullptr, 15, -1.0f, 0.1f, 20, b.scales, &b.d,
-                      &b.dmin, levels);
-    for (int c = 0; c < 4; ++c) {
-      for (int l = 0; l < 32; ++l) b.qs[32 * c + l] = uint8_t(levels[64 * c + l] | (levels[64 * c + l + 32] << 4));
+  for (int64_t ib = 0; ib < nb; ib += kK4MaxBlocks) {
+    const int count = int(std::min<int64_t>(kK4MaxBlocks, nb - ib));
+    K4Fit fits[kK4MaxBlocks];
+    quantize_k4_blocks(count, src + ib * 256, importance ? importance + ib * 256 : nullptr, 15, -1.0f, 0.1f, 20, fits);
+    for (int k = 0; k < count; ++k) {
+      BlockQ4K& b = blocks[ib + k];
+      const uint8_t* levels = fits[k].levels;
+      std::memcpy(b.scales, fits[k].scales, sizeof b.scales);
+      b.d = fits[k].d;
+      b.dmin = fits[k].dmin;
+      for (int c = 0; c < 4; ++c) {
+        for (int l = 0; l < 32; ++l) b.qs[32 * c + l] = uint8_t(levels[64 * c + l] | (levels[64 * c + l + 32] << 4));
+      }
     }
   }
 }

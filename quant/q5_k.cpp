@@ -1,6 +1,7 @@
 // Scalar reference for Q5_K: dequantize, quantize (Ref and imatrix recipes), dot product with Q8_K.
 #include "quant/q5_k.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/fp16.h"
@@ -42,18 +43,24 @@ void dequantize_row_q5_k(const void* src, float* dst, int64_t n) {
 void quantize_row_q5_k(const float* src, void* dst, int64_t n, const float* importance) {
   const int64_t nb = k_blocks(n, "quantize_row_q5_k");
   auto* blocks = static_cast<BlockQ5K*>(dst);
-  for (int64_t ib = 0; ib < nb; ++ib) {
-    BlockQ5K& b = blocks[ib];
-    uint8_t levels[256];
-    quantize_k4_block(src + ib * 256, importance ? importance + ib * 256 : nullptr, 31, -0.5f, 0.1f, 15, b.scales, &b.d,
-                      &b.dmin, levels);
-    std::memset(b.qh, 0, sizeof b.qh);
-    for (int e = 0; e < 256; ++e) {
-      if (levels[e] > 15) b.qh[e % 32] = uint8_t(b.qh[e % 32] | (1u << (e / 32)));
-    }
-    for (int c = 0; c < 4; ++c) {
-      for (int l = 0; l < 32; ++l) {
-        b.qs[32 * c + l] = uint8_t((levels[64 * c + l] & 0x0F) | ((levels[64 * c + l + 32] & 0x0F) << 4));
+  for (int64_t ib = 0; ib < nb; ib += kK4MaxBlocks) {
+    const int count = int(std::min<int64_t>(kK4MaxBlocks, nb - ib));
+    K4Fit fits[kK4MaxBlocks];
+    quantize_k4_blocks(count, src + ib * 256, importance ? importance + ib * 256 : nullptr, 31, -0.5f, 0.1f, 15, fits);
+    for (int k = 0; k < count; ++k) {
+      BlockQ5K& b = blocks[ib + k];
+      const uint8_t* levels = fits[k].levels;
+      std::memcpy(b.scales, fits[k].scales, sizeof b.scales);
+      b.d = fits[k].d;
+      b.dmin = fits[k].dmin;
+      std::memset(b.qh, 0, sizeof b.qh);
+      for (int e = 0; e < 256; ++e) {
+        if (levels[e] > 15) b.qh[e % 32] = uint8_t(b.qh[e % 32] | (1u << (e / 32)));
+      }
+      for (int c = 0; c < 4; ++c) {
+        for (int l = 0; l < 32; ++l) {
+          b.qs[32 * c + l] = uint8_t((levels[64 * c + l] & 0x0F) | ((levels[64 * c + l + 32] & 0x0F) << 4));
+        }
       }
     }
   }

@@ -30,8 +30,8 @@ void quantize_block(const float* x, const float* qw, BlockQ6K& b) {
   float scales[16];
   float max_scale = 0;  // the signed scale of largest magnitude
   float max_abs = 0;
+  make_qx_quants_batch(16, 16, 32, x, levels, 1, qw, scales);
   for (ptrdiff_t j = 0; j < 16; ++j) {
-    scales[j] = make_qx_quants(16, 32, x + 16 * j, levels + 16 * j, 1, qw ? qw + 16 * j : nullptr);
     const float a = std::fabs(scales[j]);
     if (a > max_abs) {
       max_abs = a;

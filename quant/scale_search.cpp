@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 
+#include "common/error.h"
 #include "common/fp16.h"
+#include "quant/kernels.h"
 
 namespace kq {
 
@@ -284,6 +287,35 @@ float make_qp_quants(int n, int nmax, const float* x, uint8_t* levels, const flo
     if (!changed) break;
   }
   return sumlx / suml2;
+}
+
+void make_qkx_quants_batch_scalar(const AsymmetricSearch& p, int groups, const float* x, const float* weights,
+                                  uint8_t* levels, float* scales, float* the_mins) {
+  uint8_t aux[256];
+  if (p.n > 256) throw Error("make_qkx_quants_batch: group of " + std::to_string(p.n) + " values (at most 256)");
+  for (int g = 0; g < groups; ++g) {
+    const ptrdiff_t o = ptrdiff_t(g) * p.n;
+    scales[g] = asymmetric_search(p.n, p.nmax, x + o, weights ? weights + o : nullptr, p.default_x2, levels + o,
+                                  &the_mins[g], aux, p.rmin, p.rdelta, p.nstep, p.use_mad);
+  }
+}
+
+void make_qx_quants_batch_scalar(int groups, int n, int nmax, const float* x, int8_t* levels, int rmse_type,
+                                 const float* w, float* scales) {
+  for (int g = 0; g < groups; ++g) {
+    const ptrdiff_t o = ptrdiff_t(g) * n;
+    scales[g] = make_qx_quants(n, nmax, x + o, levels + o, rmse_type, w ? w + o : nullptr);
+  }
+}
+
+void make_qkx_quants_batch(const AsymmetricSearch& p, int groups, const float* x, const float* weights, uint8_t* levels,
+                           float* scales, float* the_mins) {
+  kernels().search.asymmetric(p, groups, x, weights, levels, scales, the_mins);
+}
+
+void make_qx_quants_batch(int groups, int n, int nmax, const float* x, int8_t* levels, int rmse_type, const float* w,
+                          float* scales) {
+  kernels().search.qx(groups, n, nmax, x, levels, rmse_type, w, scales);
 }
 
 }  // namespace kq

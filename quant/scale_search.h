@@ -27,4 +27,41 @@ float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, ui
 // Quantizes non-negative values (sub-block scales or mins) to 0..nmax; writes levels, returns the scale.
 float make_qp_quants(int n, int nmax, const float* x, uint8_t* levels, const float* quant_weights);
 
+// Batched searches: `groups` independent groups of n values, group g at x + n*g (weights, levels
+// likewise), scale to scales[g]. Each group gets exactly the bytes of the single-group search; the
+// kernel table (quant/kernels.h) runs several groups at once in SIMD lanes, one group per lane, so
+// every float sum keeps its order.
+
+// Parameters of make_qkx2_quants (default_x2 false) / make_qkx3_quants (default_x2 true).
+struct AsymmetricSearch {
+  int n = 32;
+  int nmax = 15;
+  float rmin = -1.0f;
+  float rdelta = 0.1f;
+  int nstep = 20;
+  bool use_mad = false;
+  bool default_x2 = false;
+};
+// Asymmetric searches; the_mins[g] gets group g's -min (>= 0).
+void make_qkx_quants_batch(const AsymmetricSearch& p, int groups, const float* x, const float* weights, uint8_t* levels,
+                           float* scales, float* the_mins);
+// make_qx_quants on each group (w: null, or n weights per group).
+void make_qx_quants_batch(int groups, int n, int nmax, const float* x, int8_t* levels, int rmse_type, const float* w,
+                          float* scales);
+
+// The scalar references of the batched searches (what every ISA's version must equal byte for byte).
+void make_qkx_quants_batch_scalar(const AsymmetricSearch& p, int groups, const float* x, const float* weights,
+                                  uint8_t* levels, float* scales, float* the_mins);
+void make_qx_quants_batch_scalar(int groups, int n, int nmax, const float* x, int8_t* levels, int rmse_type,
+                                 const float* w, float* scales);
+
+using AsymmetricBatchFn = decltype(&make_qkx_quants_batch_scalar);
+using QxBatchFn = decltype(&make_qx_quants_batch_scalar);
+
+// The kernel table's entries for the batched searches.
+struct ScaleSearchKernels {
+  AsymmetricBatchFn asymmetric = make_qkx_quants_batch_scalar;
+  QxBatchFn qx = make_qx_quants_batch_scalar;
+};
+
 }  // namespace kq

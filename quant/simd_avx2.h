@@ -18,6 +18,12 @@ namespace kq::avx2 {
 void fill_legacy(KernelTable& t);  // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL (quant/kernels_legacy_avx2.cpp)
 void fill_kquant(KernelTable& t);  // Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS (quant/kernels_kquant_avx2.cpp)
 void fill_float(KernelTable& t);   // F32 F16 BF16 (quant/kernels_float_avx2.cpp)
+void fill_scale_search(KernelTable& t);  // the quantizers' batched searches (quant/scale_search_avx2.cpp)
+// The AVX2 batched searches themselves (the AVX-512 ones hand them their tails).
+void scale_search_asymmetric(const AsymmetricSearch& p, int groups, const float* x, const float* weights,
+                             uint8_t* levels, float* scales, float* the_mins);
+void scale_search_symmetric(int groups, int n, int nmax, const float* x, int8_t* levels, int rmse_type,
+                            const float* w, float* scales);
 
 KQ_AVX2_INLINE float hsum(__m256 v) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

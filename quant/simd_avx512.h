@@ -45,6 +45,10 @@ namespace kq {
 // only when the CPU has avx512vnni.
 void fill_kernels_avx512vnni(KernelTable& t, const CpuFeatures& cpu);
 
+namespace avx512_search {
+void fill_scale_search(KernelTable& t);  // the quantizers' batched searches (quant/scale_search_avx512.cpp)
+}
+
 namespace {
 namespace avx512 {
 

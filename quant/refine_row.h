@@ -48,25 +48,21 @@ void refine_row(const Codec& c, const float* src, void* dst, int64_t n, const fl
     } else {
       for (int i = 0; i < kB; ++i) w[i] = 1.0f;
     }
-    const Params ref = c.decode(blocks[ib]);
-    BlockSearch search(x, w, c.layout, c.levels);
-    search.start(ref);
-    Params best = ref;
-    int8_t best_L[kB];
-    float best_err = search.run(3);
-    best = search.params();
-    std::memcpy(best_L, search.levels(), kB);
+    // Start from the best of the reference's scales and the codec's extra seeds, by their error.
+    Params start = c.decode(blocks[ib]);
     Params extra[8];
-    const int n_seeds = c.seeds(x, ref, extra);
+    const int n_seeds = c.seeds(x, start, extra);
+    BlockSearch search(x, w, c.layout, c.levels);
+    float start_err = search.start(start);
     for (int s = 0; s < n_seeds; ++s) {
-      search.start(extra[s]);
-      const float e = search.run(3);
-      if (e < best_err) {
-        best_err = e;
-        best = search.params();
-        std::memcpy(best_L, search.levels(), kB);
-      }
+      const float e = search.start(extra[s]);
+      if (e < start_err) start_err = e, start = extra[s];
     }
+    search.start(start);
+    search.run(2);
+    const Params best = search.params();
+    int8_t best_L[kB];
+    std::memcpy(best_L, search.levels(), kB);
     // Judge on what the decoder produces: keep the reference block unless the new one is better.
     Block cand;
     c.encode(best, best_L, cand);

@@ -7,8 +7,8 @@
 // (an integer, or IQ4's non-linear table). The search alternates two closed-form steps:
 //   per group: with the levels fixed, the least-squares scale (and min), rounded down and up to the
 //              integer grid; each candidate relevels the group and the lowest error wins;
-//   per block: with the integers and levels fixed, the least-squares D (and Dmin), rounded down and
-//              up in f16; a candidate replaces D only if the whole block's error drops.
+//   per block: with the integers and levels fixed, the least-squares D (rounded down and up in f16)
+//              and Dmin (to nearest); a candidate replaces D only if the whole block's error drops.
 #pragma once
 
 #include <algorithm>
@@ -22,6 +22,7 @@ namespace kq::refine {
 
 // Integer levels lo..hi with value v(l) = l (the uniform grids of the legacy and k-quant types).
 struct UniformLevels {
+  static constexpr bool kUniform = true;
   int lo, hi;
   int nearest(float t) const { return std::clamp(round_ne(t), lo, hi); }
   float value(int l) const { return float(l); }
@@ -29,6 +30,7 @@ struct UniformLevels {
 
 // IQ4's 16 non-linear levels; L is the table index.
 struct Iq4Levels {
+  static constexpr bool kUniform = false;
   int nearest(float t) const { return iq4_nearest_index(t); }
   float value(int l) const { return float(kIq4nlValues[l]); }
 };
@@ -64,45 +66,91 @@ inline uint16_t f16_other_side(uint16_t h, float target) {
 template <class Lv>
 float group_error(const float* x, const float* w, int n, float dl, float ml, const Lv& lv, int8_t* L) {
   float err = 0;
-  if (dl == 0) {
+  const float idl = dl != 0 ? 1.0f / dl : 0.0f;
+  if (!std::isfinite(idl) || dl == 0) {
     const int l0 = lv.nearest(0.0f);
+    const float v0 = dl * lv.value(l0) - ml;
     for (int i = 0; i < n; ++i) {
       L[i] = int8_t(l0);
-      const float diff = x[i] - (dl * lv.value(l0) - ml);
-      err += w[i] * diff * diff;
+      err += w[i] * (x[i] - v0) * (x[i] - v0);
     }
     return err;
   }
-  const float idl = 1.0f / dl;
-  for (int i = 0; i < n; ++i) {
-    const int l = lv.nearest((x[i] + ml) * idl);
-    L[i] = int8_t(l);
-    const float diff = x[i] - (dl * lv.value(l) - ml);
-    err += w[i] * diff * diff;
+  if constexpr (Lv::kUniform) {
+    // round_ne's trick in float form, so the loop vectorizes: adding 1.5*2^23 rounds to an integer.
+    const float lo = float(lv.lo), hi = float(lv.hi);
+#pragma omp simd simdlen(4) reduction(+ : err)
+    for (int i = 0; i < n; ++i) {
+      const float t = (x[i] + ml) * idl;
+      const float l = std::min(hi, std::max(lo, (t + 12582912.0f) - 12582912.0f));
+      L[i] = int8_t(l);
+      const float diff = x[i] - (dl * l - ml);
+      err += w[i] * diff * diff;
+    }
+  } else {
+    for (int i = 0; i < n; ++i) {
+      const int l = lv.nearest((x[i] + ml) * idl);
+      L[i] = int8_t(l);
+      const float diff = x[i] - (dl * lv.value(l) - ml);
+      err += w[i] * diff * diff;
+    }
   }
   return err;
 }
 
-// Weighted least squares of x ~ a*u - b*t (b = 0 when !with_min). Returns false when degenerate.
+// The weighted sums of one group that both least-squares steps need (v = the level values).
+struct GroupSums {
+  float s0 = 0, s1 = 0, s2 = 0, x0 = 0, x1 = 0;  // sum w, w*v, w*v^2, w*x, w*x*v
+};
+
+template <class Lv>
+GroupSums group_sums(const float* x, const float* w, const int8_t* L, int n, const Lv& lv) {
+  float s0 = 0, s1 = 0, s2 = 0, x0 = 0, x1 = 0;
+  if constexpr (Lv::kUniform) {
+#pragma omp simd simdlen(4) reduction(+ : s0, s1, s2, x0, x1)
+    for (int i = 0; i < n; ++i) {
+      const float v = float(L[i]);
+      s0 += w[i];
+      s1 += w[i] * v;
+      s2 += w[i] * v * v;
+      x0 += w[i] * x[i];
+      x1 += w[i] * x[i] * v;
+    }
+  } else {
+    for (int i = 0; i < n; ++i) {
+      const float v = lv.value(L[i]);
+      s0 += w[i];
+      s1 += w[i] * v;
+      s2 += w[i] * v * v;
+      x0 += w[i] * x[i];
+      x1 += w[i] * x[i] * v;
+    }
+  }
+  return {s0, s1, s2, x0, x1};
+}
+
+// Weighted least squares of x ~ a*u - b*t (b = 0 when !with_min), from the sums of w*u*u, w*u*t,
+// w*t*t, w*x*u and w*x*t. Returns false when degenerate.
 struct LeastSquares {
   double uu = 0, ut = 0, tt = 0, xu = 0, xt = 0;
-  void add(float w, float x, float u, float t) {
-    uu += double(w) * u * u;
-    ut += double(w) * u * t;
-    tt += double(w) * t * t;
-    xu += double(w) * x * u;
-    xt += double(w) * x * t;
+  // Adds a group whose u = s*v and t = m: the group's sums scale by s and m.
+  void add_group(const GroupSums& g, float s, float m) {
+    uu += double(s) * s * g.s2;
+    ut += double(s) * m * g.s1;
+    tt += double(m) * m * g.s0;
+    xu += double(s) * g.x1;
+    xt += double(m) * g.x0;
   }
   bool solve(bool with_min, float& a, float& b) const {
     if (!with_min) {
       if (!(uu > 0)) return false;
       a = float(xu / uu);
       b = 0;
-      return true;
+      return std::isfinite(a);
     }
     // Normal equations: a*uu - b*ut = xu, a*ut - b*tt = xt.
     const double det = uu * tt - ut * ut;
-    if (!(det > 1e-30 * uu * tt) || !(det > 0)) return false;
+    if (!(det > 1e-12 * uu * tt)) return false;
     a = float((xu * tt - xt * ut) / det);
     b = float((xu * ut - xt * uu) / det);
     return std::isfinite(a) && std::isfinite(b);
@@ -160,7 +208,7 @@ class BlockSearch {
     for (int j = 0; j < lay_.ngroups; ++j) {
       const int o = j * lay_.gsize;
       LeastSquares ls;
-      for (int i = 0; i < lay_.gsize; ++i) ls.add(w_[o + i], x_[o + i], lv_.value(L_[o + i]), 1.0f);
+      ls.add_group(group_sums(x_ + o, w_ + o, L_ + o, lay_.gsize, lv_), 1.0f, 1.0f);
       float a, b;
       if (!ls.solve(lay_.has_min, a, b)) continue;
       const float sr = a / d;
@@ -195,8 +243,7 @@ class BlockSearch {
     LeastSquares ls;
     for (int j = 0; j < lay_.ngroups; ++j) {
       const int o = j * lay_.gsize;
-      for (int i = 0; i < lay_.gsize; ++i)
-        ls.add(w_[o + i], x_[o + i], float(p_.s[j]) * lv_.value(L_[o + i]), float(p_.m[j]));
+      ls.add_group(group_sums(x_ + o, w_ + o, L_ + o, lay_.gsize, lv_), float(p_.s[j]), float(p_.m[j]));
     }
     float a, b;
     if (!ls.solve(lay_.has_min, a, b)) return false;
@@ -207,7 +254,7 @@ class BlockSearch {
     int8_t Lc[256];
     float gc[16];
     for (uint16_t d : {d0, f16_other_side(d0, a)}) {
-      for (uint16_t m : {m0, lay_.has_min ? f16_other_side(m0, b) : m0}) {
+      for (uint16_t m : {m0}) {
         if (d == p_.d && m == p_.dmin) continue;
         if (!std::isfinite(fp16_to_fp32(d)) || !std::isfinite(fp16_to_fp32(m))) continue;
         Params c = p_;

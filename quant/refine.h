@@ -12,6 +12,7 @@ void quantize_row_q4_0_refined(const float* src, void* dst, int64_t n, const flo
 void quantize_row_q4_1_refined(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_q5_0_refined(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_q5_1_refined(const float* src, void* dst, int64_t n, const float* importance);
+void quantize_row_q8_0_refined(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_iq4_nl_refined(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_q2_k_refined(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_q3_k_refined(const float* src, void* dst, int64_t n, const float* importance);

@@ -1,4 +1,4 @@
-// Refining quantizers for the 32-element one-scale types: Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL.
+// Refining quantizers for the 32-element one-scale types: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL.
 #include <cmath>
 #include <cstdlib>
 
@@ -8,6 +8,7 @@
 #include "quant/q4_1.h"
 #include "quant/q5_0.h"
 #include "quant/q5_1.h"
+#include "quant/q8_0.h"
 #include "quant/refine.h"
 #include "quant/refine_row.h"
 
@@ -134,7 +135,36 @@ struct Iq4nlCodec {
   }
 };
 
+// Q8_0: x = d*q, q in -127..127 (never -128: kernels take |q| in int8).
+struct Q8Codec {
+  using Block = BlockQ8_0;
+  static constexpr int kBlock = 32;
+  refine::Layout layout{1, 32, 1, 1, 0, 0, false};
+  refine::UniformLevels levels{-127, 127};
+
+  static void reference(const float* src, void* dst, int64_t n, const float* imp) {
+    quantize_row_q8_0(src, dst, n, imp);
+  }
+  void weights(const float* x, const float* qw, float s2, float* w) const { legacy_weights(x, qw, s2, w); }
+  Params decode(const Block& b) const {
+    Params p;
+    p.d = b.d;
+    p.s[0] = 1;
+    return p;
+  }
+  void encode(const Params& p, const int8_t* L, Block& b) const {
+    b.d = p.d;
+    for (int i = 0; i < 32; ++i) b.qs[i] = L[i];
+  }
+  void dequantize(const Block& b, float* y) const { dequantize_row_q8_0(&b, y, 32); }
+  int seeds(const float*, const Params&, Params*) const { return 0; }
+};
+
 }  // namespace
+
+void quantize_row_q8_0_refined(const float* src, void* dst, int64_t n, const float* importance) {
+  refine_row(Q8Codec{}, src, dst, n, importance);
+}
 
 void quantize_row_q4_0_refined(const float* src, void* dst, int64_t n, const float* importance) {
   refine_row(SymmetricCodec<BlockQ4_0, 8>{.reference = quantize_row_q4_0, .dequantize_row = dequantize_row_q4_0}, src,

@@ -34,7 +34,7 @@ const TypeTraits kTypeTraits[] = {
   {QType::Q4_1,   "Q4_1",   32,  20,  true,  false, QType::Q8_1, dequantize_row_q4_1,   quantize_row_q4_1,   dot_q4_1_q8_1, quantize_row_q4_1_refined},
   {QType::Q5_0,   "Q5_0",   32,  22,  true,  false, QType::Q8_0, dequantize_row_q5_0,   quantize_row_q5_0,   dot_q5_0_q8_0, quantize_row_q5_0_refined},
   {QType::Q5_1,   "Q5_1",   32,  24,  true,  false, QType::Q8_1, dequantize_row_q5_1,   quantize_row_q5_1,   dot_q5_1_q8_1, quantize_row_q5_1_refined},
-  {QType::Q8_0,   "Q8_0",   32,  34,  true,  false, QType::Q8_0, dequantize_row_q8_0,   quantize_row_q8_0,   dot_q8_0_q8_0, nullptr},
+  {QType::Q8_0,   "Q8_0",   32,  34,  true,  false, QType::Q8_0, dequantize_row_q8_0,   quantize_row_q8_0,   dot_q8_0_q8_0, quantize_row_q8_0_refined},
   {QType::Q8_1,   "Q8_1",   32,  36,  true,  true,  QType::Q8_1, dequantize_row_q8_1,   quantize_row_q8_1,   nullptr,       nullptr},
   {QType::Q2_K,   "Q2_K",   256, 84,  true,  false, QType::Q8_K, dequantize_row_q2_k,   quantize_row_q2_k,   dot_q2_k_q8_k, quantize_row_q2_k_refined},
   {QType::Q3_K,   "Q3_K",   256, 110, true,  false, QType::Q8_K, dequantize_row_q3_k,   quantize_row_q3_k,   dot_q3_k_q8_k, quantize_row_q3_k_refined},

@@ -26,10 +26,10 @@ struct WeightRule {
 };
 
 constexpr WeightRule kRules[] = {
-    {QType::Q4_0, Im::Row, 0, 1},          {QType::Q4_1, Im::Row, 0, 1},        {QType::Q5_0, Im::Row, 0, 1},
-    {QType::Q5_1, Im::Row, 0, 1},          {QType::IQ4_NL, Im::Block, 32, 2},   {QType::Q2_K, Im::Block, 256, 1},
-    {QType::Q3_K, Im::Block, 256, 2},      {QType::Q4_K, Im::Block, 256, 2},    {QType::Q5_K, Im::Block, 256, 2},
-    {QType::Q6_K, Im::Raw, 0, 1},          {QType::IQ4_XS, Im::Block, 256, 2},
+    {QType::Q4_0, Im::Row, 0, 1},       {QType::Q4_1, Im::Row, 0, 1},       {QType::Q5_0, Im::Row, 0, 1},
+    {QType::Q5_1, Im::Row, 0, 1},       {QType::Q8_0, Im::Row, 0, 1},       {QType::IQ4_NL, Im::Block, 32, 2},
+    {QType::Q2_K, Im::Block, 256, 1},   {QType::Q3_K, Im::Block, 256, 2},   {QType::Q4_K, Im::Block, 256, 2},
+    {QType::Q5_K, Im::Block, 256, 2},   {QType::Q6_K, Im::Raw, 0, 1},       {QType::IQ4_XS, Im::Block, 256, 2},
 };
 
 std::vector<float> rule_weights(const WeightRule& r, const std::vector<float>& x, const float* qw) {

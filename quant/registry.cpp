@@ -21,29 +21,30 @@
 #include "quant/q8_0.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
+#include "quant/refine.h"
 
 namespace kq {
 
 // clang-format off
 const TypeTraits kTypeTraits[] = {
-  // type         name      block size  quant  act-only vec_dot_type  to_float              from_float          vec_dot
-  {QType::F32,    "F32",    1,   4,   false, false, QType::F32,  dequantize_row_f32,    quantize_row_f32,    dot_f32_f32},
-  {QType::F16,    "F16",    1,   2,   false, false, QType::F16,  dequantize_row_f16,    quantize_row_f16,    dot_f16_f16},
-  {QType::Q4_0,   "Q4_0",   32,  18,  true,  false, QType::Q8_0, dequantize_row_q4_0,   quantize_row_q4_0,   dot_q4_0_q8_0},
-  {QType::Q4_1,   "Q4_1",   32,  20,  true,  false, QType::Q8_1, dequantize_row_q4_1,   quantize_row_q4_1,   dot_q4_1_q8_1},
-  {QType::Q5_0,   "Q5_0",   32,  22,  true,  false, QType::Q8_0, dequantize_row_q5_0,   quantize_row_q5_0,   dot_q5_0_q8_0},
-  {QType::Q5_1,   "Q5_1",   32,  24,  true,  false, QType::Q8_1, dequantize_row_q5_1,   quantize_row_q5_1,   dot_q5_1_q8_1},
-  {QType::Q8_0,   "Q8_0",   32,  34,  true,  false, QType::Q8_0, dequantize_row_q8_0,   quantize_row_q8_0,   dot_q8_0_q8_0},
-  {QType::Q8_1,   "Q8_1",   32,  36,  true,  true,  QType::Q8_1, dequantize_row_q8_1,   quantize_row_q8_1,   nullptr},
-  {QType::Q2_K,   "Q2_K",   256, 84,  true,  false, QType::Q8_K, dequantize_row_q2_k,   quantize_row_q2_k,   dot_q2_k_q8_k},
-  {QType::Q3_K,   "Q3_K",   256, 110, true,  false, QType::Q8_K, dequantize_row_q3_k,   quantize_row_q3_k,   dot_q3_k_q8_k},
-  {QType::Q4_K,   "Q4_K",   256, 144, true,  false, QType::Q8_K, dequantize_row_q4_k,   quantize_row_q4_k,   dot_q4_k_q8_k},
-  {QType::Q5_K,   "Q5_K",   256, 176, true,  false, QType::Q8_K, dequantize_row_q5_k,   quantize_row_q5_k,   dot_q5_k_q8_k},
-  {QType::Q6_K,   "Q6_K",   256, 210, true,  false, QType::Q8_K, dequantize_row_q6_k,   quantize_row_q6_k,   dot_q6_k_q8_k},
-  {QType::Q8_K,   "Q8_K",   256, 292, true,  true,  QType::Q8_K, dequantize_row_q8_k,   quantize_row_q8_k,   nullptr},
-  {QType::IQ4_NL, "IQ4_NL", 32,  18,  true,  false, QType::Q8_0, dequantize_row_iq4_nl, quantize_row_iq4_nl, dot_iq4_nl_q8_0},
-  {QType::IQ4_XS, "IQ4_XS", 256, 136, true,  false, QType::Q8_K, dequantize_row_iq4_xs, quantize_row_iq4_xs, dot_iq4_xs_q8_k},
-  {QType::BF16,   "BF16",   1,   2,   false, false, QType::BF16, dequantize_row_bf16,   quantize_row_bf16,   dot_bf16_bf16},
+  // type         name      block size  quant  act-only vec_dot_type  to_float              from_float          vec_dot          from_float_refined
+  {QType::F32,    "F32",    1,   4,   false, false, QType::F32,  dequantize_row_f32,    quantize_row_f32,    dot_f32_f32,  nullptr},
+  {QType::F16,    "F16",    1,   2,   false, false, QType::F16,  dequantize_row_f16,    quantize_row_f16,    dot_f16_f16,  nullptr},
+  {QType::Q4_0,   "Q4_0",   32,  18,  true,  false, QType::Q8_0, dequantize_row_q4_0,   quantize_row_q4_0,   dot_q4_0_q8_0, quantize_row_q4_0_refined},
+  {QType::Q4_1,   "Q4_1",   32,  20,  true,  false, QType::Q8_1, dequantize_row_q4_1,   quantize_row_q4_1,   dot_q4_1_q8_1, quantize_row_q4_1_refined},
+  {QType::Q5_0,   "Q5_0",   32,  22,  true,  false, QType::Q8_0, dequantize_row_q5_0,   quantize_row_q5_0,   dot_q5_0_q8_0, quantize_row_q5_0_refined},
+  {QType::Q5_1,   "Q5_1",   32,  24,  true,  false, QType::Q8_1, dequantize_row_q5_1,   quantize_row_q5_1,   dot_q5_1_q8_1, quantize_row_q5_1_refined},
+  {QType::Q8_0,   "Q8_0",   32,  34,  true,  false, QType::Q8_0, dequantize_row_q8_0,   quantize_row_q8_0,   dot_q8_0_q8_0, quantize_row_q8_0_refined},
+  {QType::Q8_1,   "Q8_1",   32,  36,  true,  true,  QType::Q8_1, dequantize_row_q8_1,   quantize_row_q8_1,   nullptr,       nullptr},
+  {QType::Q2_K,   "Q2_K",   256, 84,  true,  false, QType::Q8_K, dequantize_row_q2_k,   quantize_row_q2_k,   dot_q2_k_q8_k, quantize_row_q2_k_refined},
+  {QType::Q3_K,   "Q3_K",   256, 110, true,  false, QType::Q8_K, dequantize_row_q3_k,   quantize_row_q3_k,   dot_q3_k_q8_k, quantize_row_q3_k_refined},
+  {QType::Q4_K,   "Q4_K",   256, 144, true,  false, QType::Q8_K, dequantize_row_q4_k,   quantize_row_q4_k,   dot_q4_k_q8_k, quantize_row_q4_k_refined},
+  {QType::Q5_K,   "Q5_K",   256, 176, true,  false, QType::Q8_K, dequantize_row_q5_k,   quantize_row_q5_k,   dot_q5_k_q8_k, quantize_row_q5_k_refined},
+  {QType::Q6_K,   "Q6_K",   256, 210, true,  false, QType::Q8_K, dequantize_row_q6_k,   quantize_row_q6_k,   dot_q6_k_q8_k, quantize_row_q6_k_refined},
+  {QType::Q8_K,   "Q8_K",   256, 292, true,  true,  QType::Q8_K, dequantize_row_q8_k,   quantize_row_q8_k,   nullptr,       nullptr},
+  {QType::IQ4_NL, "IQ4_NL", 32,  18,  true,  false, QType::Q8_0, dequantize_row_iq4_nl, quantize_row_iq4_nl, dot_iq4_nl_q8_0, quantize_row_iq4_nl_refined},
+  {QType::IQ4_XS, "IQ4_XS", 256, 136, true,  false, QType::Q8_K, dequantize_row_iq4_xs, quantize_row_iq4_xs, dot_iq4_xs_q8_k, quantize_row_iq4_xs_refined},
+  {QType::BF16,   "BF16",   1,   2,   false, false, QType::BF16, dequantize_row_bf16,   quantize_row_bf16,   dot_bf16_bf16, nullptr},
 };
 // clang-format on
 const size_t kTypeCount = sizeof(kTypeTraits) / sizeof(kTypeTraits[0]);

@@ -44,9 +44,15 @@ struct TypeTraits {
   bool activation_only;     // Q8_1, Q8_K: never stored as weights by llama.cpp
   QType vec_dot_type;       // what activations are converted to for vec_dot
   DequantizeRowFn to_float;
-  QuantizeRowFn from_float;  // scalar reference quantizer
+  QuantizeRowFn from_float;  // scalar reference quantizer: exactly llama.cpp's bytes
   VecDotFn vec_dot;          // scalar reference dot product
+  QuantizeRowFn from_float_refined;  // same format, lower error (quant/refine.h); null: from_float
 };
+
+// Returns the quantizer `kq quantize` uses by default: the refined one where the type has it.
+inline QuantizeRowFn best_quantizer(const TypeTraits& t) {
+  return t.from_float_refined ? t.from_float_refined : t.from_float;
+}
 
 // Every implemented type, in QType order.
 extern const TypeTraits kTypeTraits[];

@@ -60,6 +60,8 @@ constexpr const char* kQuantizeUsage =
     "  --output-tensor-type T    block type of output.weight (of token_embd.weight when the output is tied)\n"
     "  --token-embedding-type T  block type of token_embd.weight\n"
     "  --allow-requantize        accept quantized input (dequantized, then quantized again)\n"
+    "  --llama-exact             write exactly the bytes llama-quantize writes (default: the same block\n"
+    "                            formats with kq's refined scale search, which loses less accuracy)\n"
     "  --dry-run                 print the plan (tensor, type, bytes; total size and bpw), write nothing\n"
     "  -t, --threads N           threads (default: all cores)\n"
     "  T is a block type: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS\n";
@@ -70,6 +72,7 @@ struct QuantizeOptions {
   MixOptions mix;
   std::string imatrix;
   bool allow_requantize = false;
+  bool llama_exact = false;  // the reference quantizers instead of the refined ones
   bool dry_run = false;
   int threads = 0;
   std::optional<uint64_t> fit;  // --fit SIZE: choose the types to fit this many bytes
@@ -93,6 +96,8 @@ QuantizeOptions parse_quantize_args(const std::vector<std::string>& args) {
       o.mix.pure = true;
     } else if (a == "--allow-requantize") {
       o.allow_requantize = true;
+    } else if (a == "--llama-exact") {
+      o.llama_exact = true;
     } else if (a == "--dry-run") {
       o.dry_run = true;
     } else if (a == "--imatrix") {
@@ -171,9 +176,12 @@ MixModel mix_model(const GgufFile& f) {
 
 // Converts every row of `src` into `dst` (type `to`) through float32, rows split over threads.
 // importance: null, or ne[0] values per matrix (ne[0]·ne[2] for stacked expert weights).
-void convert_rows(const GgufTensorInfo& src, QType to, uint8_t* dst, int threads, const float* importance) {
+// exact: llama.cpp's quantizer (from_float) rather than the refined one.
+void convert_rows(const GgufTensorInfo& src, QType to, uint8_t* dst, int threads, const float* importance,
+                  bool exact) {
   const TypeTraits& from_t = type_traits(src.type);
   const TypeTraits& to_t = type_traits(to);
+  const QuantizeRowFn quantize_row = exact ? to_t.from_float : best_quantizer(to_t);
   const int64_t n = src.ne[0], rows = src.n_rows(), rows_per_matrix = src.ne[1];
   const size_t src_row = row_size(src.type, n), dst_row = row_size(to, n);
   Error first_error("");
@@ -186,7 +194,7 @@ void convert_rows(const GgufTensorInfo& src, QType to, uint8_t* dst, int threads
       try {
         from_t.to_float(src.data + size_t(r) * src_row, scratch.data(), n);
         const float* w = importance ? importance + (r / rows_per_matrix % src.ne[2]) * n : nullptr;
-        to_t.from_float(scratch.data(), dst + size_t(r) * dst_row, n, w);
+        quantize_row(scratch.data(), dst + size_t(r) * dst_row, n, w);
       } catch (const Error& e) {
 #pragma omp critical
         if (!failed) failed = true, first_error = e;
@@ -324,7 +332,7 @@ int quantize(QuantizeOptions o) {
     }
     w.add_tensor(t.name, plan[index].to, ne, [&, index](uint8_t* dst, size_t) {
       const PlanItem& p = plan[index];
-      convert_rows(*p.t, p.to, dst, threads, p.importance ? p.importance->data() : nullptr);
+      convert_rows(*p.t, p.to, dst, threads, p.importance ? p.importance->data() : nullptr, o.llama_exact);
       ++done;
       bytes_done += p.t->nbytes;
       const double secs = seconds_since(start);

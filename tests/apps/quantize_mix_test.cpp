@@ -57,7 +57,7 @@ TEST_CASE("kq quantize reproduces llama-quantize's mixes tensor for tensor", "[a
   for (const char* ftype : {"Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K"}) {
     DYNAMIC_SECTION(ftype) {
       const std::string out = scratch(std::string("mix-") + ftype + ".gguf");
-      const CommandResult r = run_kq({"quantize", tiny(), out, ftype, "-t", "2"});
+      const CommandResult r = run_kq({"quantize", tiny(), out, ftype, "-t", "2", "--llama-exact"});
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
       const kq::GgufFile want =
@@ -74,7 +74,7 @@ TEST_CASE("kq quantize reproduces llama-quantize's mixes tensor for tensor", "[a
         CHECK(g.name == w.name);  // llama.cpp's tensor order too
         CHECK(std::string(kq::type_name(g.type)) == kq::type_name(w.type));
         REQUIRE(g.nbytes == w.nbytes);
-        // kq's quantizers match llama.cpp's bit for bit (see the --pure test), so the bytes do too.
+        // With --llama-exact kq's quantizers match llama.cpp's bit for bit (see the --pure test).
         CHECK(std::memcmp(g.data, w.data, w.nbytes) == 0);
       }
       // Metadata order included (file_type and quantization_version move to the end): the whole file.
@@ -89,7 +89,7 @@ TEST_CASE("kq quantize --pure writes llama-quantize --pure's files byte for byte
                             "IQ4_NL", "IQ4_XS", "F16", "BF16"}) {
     DYNAMIC_SECTION(ftype) {
       const std::string out = scratch(std::string("whole-pure-") + ftype + ".gguf");
-      const CommandResult r = run_kq({"quantize", tiny(), out, ftype, "--pure", "-t", "2"});
+      const CommandResult r = run_kq({"quantize", tiny(), out, ftype, "--pure", "-t", "2", "--llama-exact"});
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
       const kq::GgufFile want =

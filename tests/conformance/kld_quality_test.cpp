@@ -2,11 +2,13 @@
 // kld/llamacpp-kld-vs-f32.json loses no more than llama.cpp's did (mean KLD against the F32 base on
 // tinytext.txt at n_ctx 128, the figures llama-perplexity printed for llama.cpp's files).
 //
-// kq's quantizers write the same bytes as llama.cpp's (quantize_pure_test, quant_mix_test), so what
-// separates the two figures is each forward pass's float order: measured over the kernel levels
-// (scalar, avx2, avx512) it moves mean KLD by up to 0.51% on quantized files and 3% of a 6e-4
-// figure on BF16. The bar allows that much (1% + 1e-4 absolute) and no more: a quantizer that
-// loses more than llama.cpp's fails it. Beating llama.cpp outright needs a better scale search.
+// `kq quantize` writes llama.cpp's block formats with its refined scale search (quant/refine.h),
+// which lowers mean KLD by 2-22% per file type (Q8_0 2-4%, Q3_K_M 2%, the rest 4-22%). That is
+// beyond the forward pass's float-order noise, measured over the kernel levels (scalar, avx2,
+// avx512): up to 0.51% on the 2-6 bit files, 2.6% on Q8_0's small figure. So for quantized file
+// types the bar is strict: kq's figure <= llama.cpp's. F16, BF16 and F32 involve no quantizer:
+// their figure is all forward-pass float arithmetic (3% of a 6e-4 figure on BF16), so they keep
+// the 1% + 1e-4 allowance for that.
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
@@ -57,6 +59,7 @@ TEST_CASE("kld quality: kq's quantizations of synth-tiny-f32 are no worse than l
                 want_same);
     INFO(name << ": kq mean KLD " << r.mean_kld << ", llama.cpp " << want_kld);
     CHECK(r.n_scored == 10 * 63);
-    CHECK(r.mean_kld <= want_kld * 1.01 + 1e-4);
+    const bool is_float = ftype == "F16" || ftype == "BF16" || ftype == "F32";
+    CHECK(r.mean_kld <= (is_float ? want_kld * 1.01 + 1e-4 : want_kld));
   }
 }

@@ -1,4 +1,5 @@
-// Conformance: `kq quantize synth-tiny-f32.gguf OUT TYPE` writes the same bytes as llama-quantize --pure.
+// Conformance: `kq quantize synth-tiny-f32.gguf OUT TYPE --pure --llama-exact` writes the same bytes as
+// llama-quantize --pure.
 //
 // testdata/quant/synth-tiny-pure-<TYPE>.gguf were made by llama.cpp from the same f32 file, so every
 // tensor (quantized weights and copied norms alike) must match byte for byte, with the same type.
@@ -23,7 +24,8 @@ TEST_CASE("conformance: kq quantize matches llama-quantize --pure byte for byte"
   for (const auto& [type, ftype] : kCases) {
     DYNAMIC_SECTION(type) {
       const std::string out = kq::test::scratch_dir() + "/pure-" + type + ".gguf";
-      const kq::test::CommandResult r = kq::test::run_kq({"quantize", src, out, type, "--pure", "-t", "2"});
+      const kq::test::CommandResult r =
+          kq::test::run_kq({"quantize", src, out, type, "--pure", "-t", "2", "--llama-exact"});
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
       const kq::GgufFile want = kq::GgufFile::open(kq::test::testdata_file(std::string("quant/synth-tiny-pure-") +

@@ -7,18 +7,16 @@
 #include "quant/registry.h"
 #include "runtime/attention.h"
 #include "runtime/kv_cache.h"
+#include "runtime/memory_plan.h"
 #include "runtime/ops.h"
 
 namespace kq {
 
 class Model;
 
-struct SessionOptions {
-  int n_ctx = 0;                  // 0 → min(n_ctx_train, 4096)
-  int n_batch = 512;              // tokens per forward pass; longer evals run in chunks of this size
-  int n_threads = 0;              // 0 → physical cores
-  QType cache_type = QType::F16;  // F32, F16 or Q8_0
-};
+// n_ctx (0 → min(n_ctx_train, 4096)), n_batch (tokens per forward pass; longer evals run in chunks
+// of this size), n_threads (0 → physical cores), cache_type (F32, F16 or Q8_0).
+using SessionOptions = PlanOptions;
 
 class Session {
  public:
@@ -44,6 +42,10 @@ class Session {
   int n_batch() const { return n_batch_; }
   const Model& model() const { return model_; }
   const KvCache& kv_cache() const { return cache_; }
+  // The buffer sizes this session was allocated from, and the bytes its buffers hold now (equal
+  // to buffers().total_bytes() until an all_logits eval grows the logits).
+  const SessionBuffers& buffers() const { return buffers_; }
+  size_t allocated_bytes() const;
 
  private:
   // Runs n tokens at positions pos0.. through every layer; writes logits for tokens [out_from, n)
@@ -51,6 +53,7 @@ class Session {
   void forward(const int32_t* tokens, int n, int pos0, int out_from, float* out);
 
   const Model& model_;
+  SessionBuffers buffers_;  // every size below comes from here (see runtime/memory_plan.h)
   int n_ctx_, n_batch_, n_threads_;
   int n_past_ = 0;
   int n_logits_ = 0;

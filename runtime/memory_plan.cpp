@@ -2,6 +2,7 @@
 #include "runtime/memory_plan.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string_view>
 
 #include "common/error.h"
@@ -39,6 +40,16 @@ uint64_t string_map_bytes(const std::vector<uint32_t>& key_lengths, uint32_t ext
 
 uint64_t tensor_bytes(const TensorView& t) {
   return uint64_t(t.row_bytes) * uint64_t(t.n_rows());
+}
+
+// Bytes of an untied embedding table that n_tokens lookups map: each lookup faults in the aligned
+// 64 KiB window around its row (Linux's default fault-around, for pages in the page cache), and
+// random ids hit W·(1 − (1 − 1/W)^n) distinct windows of the table's W.
+uint64_t embedding_pages(uint64_t table_bytes, uint64_t row_bytes, int n_tokens) {
+  const uint64_t window = std::max<uint64_t>(kFaultAroundBytes, (row_bytes + 4095) / 4096 * 4096);
+  const double windows = std::ceil(double(table_bytes) / double(window));
+  const double touched = windows * (1.0 - std::pow(1.0 - 1.0 / windows, double(std::max(n_tokens, 0))));
+  return std::min<uint64_t>(table_bytes, uint64_t(std::ceil(touched)) * window);
 }
 
 int resolve_ctx(const ModelConfig& c, int requested) {
@@ -147,7 +158,7 @@ uint64_t tokenizer_bytes(const std::vector<uint32_t>& token_lengths, const std::
   return bytes;
 }
 
-MemoryPlan plan_memory(const ModelHeader& header, const PlanOptions& options) {
+MemoryPlan plan_memory(const ModelHeader& header, const PlanOptions& options, int n_tokens) {
   const ModelConfig& c = header.config;
   const std::vector<TensorView> matmuls = header_matmul_weights(header);
   MemoryPlan p;
@@ -157,8 +168,15 @@ MemoryPlan plan_memory(const ModelHeader& header, const PlanOptions& options) {
   p.n_threads = p.buffers.n_threads;
   p.cache_type = p.buffers.cache_type;
 
+  bool tied = true;
+  for (const PlanTensor& t : header.tensors) tied = tied && t.name != "output.weight";
   p.layers.assign(size_t(std::max(c.n_layer, 0)), LayerPlan{});
   for (const PlanTensor& t : header.tensors) {
+    if (!tied && t.name == "token_embd.weight") {
+      p.embedding_table = t.resident_bytes;
+      p.embeddings = embedding_pages(t.resident_bytes, row_size(t.type, t.ne[0]), n_tokens > 0 ? n_tokens : p.n_ctx);
+      continue;
+    }
     p.weights += t.resident_bytes;
     int il = -1;
     if (t.name.rfind("blk.", 0) == 0) il = std::atoi(t.name.c_str() + 4);
@@ -172,12 +190,10 @@ MemoryPlan plan_memory(const ModelHeader& header, const PlanOptions& options) {
   p.output = p.buffers.logits * sizeof(float) + uint64_t(c.n_vocab) * (8 + 8);
   p.tokenizer = tokenizer_bytes(header.token_lengths, header.merge_lengths);
   p.overhead = kFixedOverheadBytes;
-  p.total = p.weights + p.file_header + p.kv_cache + p.scratch + p.output + p.tokenizer + p.overhead;
+  p.total = p.weights + p.embeddings + p.file_header + p.kv_cache + p.scratch + p.output + p.tokenizer + p.overhead;
 
   // One decode step streams every matmul weight once and copies one embedding row.
   for (const TensorView& w : matmuls) p.decode_bytes += tensor_bytes(w);
-  bool tied = true;
-  for (const PlanTensor& t : header.tensors) tied = tied && t.name != "output.weight";
   for (const PlanTensor& t : header.tensors)
     if (t.name == "token_embd.weight" && !tied) p.decode_bytes += row_size(t.type, t.ne[0]);
   return p;

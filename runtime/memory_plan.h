@@ -73,9 +73,13 @@ struct SessionBuffers {
 SessionBuffers plan_session_buffers(const ModelConfig& config, const std::vector<TensorView>& matmul_weights,
                                     const PlanOptions& options);
 
-// The fixed cost of the kq process itself (code, libraries, runtime heap), measured as the peak RSS
-// of `kq run` on a model whose every other component is a few kilobytes (see scripts/fit-accuracy).
-constexpr uint64_t kFixedOverheadBytes = uint64_t(12) << 20;
+// Linux maps up to this many bytes of cached file pages around each page fault (fault_around_bytes).
+constexpr uint64_t kFaultAroundBytes = 64 * 1024;
+
+// The fixed cost of the kq process itself (code and libraries paged in, runtime heap, thread stacks):
+// the peak RSS of `kq run -m stories260K.gguf -n 64` (whose other components are a few MiB) minus
+// its planned components, 5.4-5.8 MiB over -t 1..8 on x86-64 Debian 12 (scripts/fit-accuracy).
+constexpr uint64_t kFixedOverheadBytes = uint64_t(5632) << 10;
 
 // Bytes of one transformer layer, for placing whole layers on a device.
 struct LayerPlan {
@@ -86,7 +90,9 @@ struct LayerPlan {
 struct MemoryPlan {
   int n_ctx = 0, n_batch = 0, n_threads = 0;
   QType cache_type = QType::F16;
-  uint64_t weights = 0;         // resident bytes of every tensor
+  uint64_t weights = 0;         // resident bytes of every tensor but an untied token_embd
+  uint64_t embedding_table = 0; // bytes of an untied token_embd (0 when the output is tied to it)
+  uint64_t embeddings = 0;      // its pages the run's token lookups map (see embedding_pages)
   uint64_t file_header = 0;     // the mapped GGUF header (metadata is read at load)
   uint64_t kv_cache = 0;
   uint64_t scratch = 0;         // activations, matmul and attention scratch
@@ -99,8 +105,10 @@ struct MemoryPlan {
   SessionBuffers buffers;
 };
 
-// Plans a session of the model described by `header`.
-MemoryPlan plan_memory(const ModelHeader& header, const PlanOptions& options);
+// Plans a session of the model described by `header` that processes n_tokens tokens (prompt and
+// generated; 0 → a full context). Only an untied embedding table depends on n_tokens: its rows are
+// paged in as tokens use them, while every other weight is read by every token.
+MemoryPlan plan_memory(const ModelHeader& header, const PlanOptions& options, int n_tokens = 0);
 
 // Largest context length (≤ max_ctx) whose plan total fits in `budget` bytes; 0 when none does.
 int largest_fitting_context(const ModelHeader& header, PlanOptions options, uint64_t budget, int max_ctx);

@@ -47,7 +47,7 @@ TEST_CASE("memory plan: scratch and KV bytes equal what Session allocates", "[mo
         CHECK(plan.kv_cache == session.kv_cache().bytes());
         CHECK(plan.buffers.total_bytes() == session.allocated_bytes());
         CHECK(plan.scratch + plan.kv_cache + session.n_vocab() * sizeof(float) == session.allocated_bytes());
-        CHECK(plan.weights == model.weight_bytes());
+        CHECK(plan.weights + plan.embedding_table == model.weight_bytes());
       }
     }
   }
@@ -77,12 +77,12 @@ TEST_CASE("memory plan: stories260K sizes by hand", "[model]") {
   CHECK(p.buffers.activation_bytes() == 32u * (3 * 64 + 64 + 32 + 32 + 64 + 2 * 172 + 8) * 4);
   CHECK(p.output == 512u * 4 + 512u * 16);
   // The total is the sum of its parts, and the weights are every tensor's bytes: the file minus its header.
-  CHECK(p.total == p.weights + p.file_header + p.kv_cache + p.scratch + p.output + p.tokenizer + p.overhead);
+  CHECK(p.total == p.weights + p.embeddings + p.file_header + p.kv_cache + p.scratch + p.output + p.tokenizer + p.overhead);
   const kq::GgufFile f = kq::GgufFile::open(kq::test::testdata_file("stories260K.gguf"));
-  CHECK(p.weights + p.file_header == f.file_size());
+  CHECK(p.weights + p.embedding_table + p.file_header == f.file_size());
   uint64_t layer_sum = 0;
   for (const kq::LayerPlan& l : p.layers) layer_sum += l.weight_bytes + l.kv_bytes;
-  CHECK(layer_sum == p.kv_cache + p.weights - (f.find_tensor("token_embd.weight")->nbytes +
+  CHECK(layer_sum == p.kv_cache + p.weights + p.embedding_table - (f.find_tensor("token_embd.weight")->nbytes +
                                                f.find_tensor("output_norm.weight")->nbytes +
                                                (f.find_tensor("output.weight") ? f.find_tensor("output.weight")->nbytes : 0)));
 }
@@ -90,8 +90,19 @@ TEST_CASE("memory plan: stories260K sizes by hand", "[model]") {
 TEST_CASE("memory plan: a repacked tensor's resident bytes replace its file bytes", "[model]") {
   kq::ModelHeader h = kq::ModelHeader::from_gguf(kq::GgufFile::open(kq::test::testdata_file("stories260K.gguf")));
   const kq::MemoryPlan before = kq::plan_memory(h, {});
-  h.tensors[0].resident_bytes += 4096;
+  for (kq::PlanTensor& t : h.tensors)
+    if (t.name == "blk.0.attn_q.weight") t.resident_bytes += 4096;
   CHECK(kq::plan_memory(h, {}).weights == before.weights + 4096);
+}
+
+TEST_CASE("memory plan: an untied embedding table counts the 64 KiB windows its lookups map", "[model]") {
+  const kq::ModelHeader h = kq::ModelHeader::from_gguf(kq::GgufFile::open(kq::test::testdata_file("stories260K.gguf")));
+  const kq::MemoryPlan full = kq::plan_memory(h, {});
+  // stories260K's table is 512 × 64 F32 = 128 KiB: two windows, each hit with probability 1 − (1/2)^n.
+  REQUIRE(full.embedding_table == 512u * 64 * 4);
+  CHECK(kq::plan_memory(h, {}, 1).embeddings == 64u * 1024);       // ⌈2 · (1 − 1/2)⌉ = 1 window
+  CHECK(kq::plan_memory(h, {}, 2).embeddings == 2u * 64 * 1024);   // ⌈2 · 3/4⌉ = 2
+  CHECK(full.embeddings == full.embedding_table);
 }
 
 TEST_CASE("memory plan: largest fitting context", "[model]") {

@@ -139,7 +139,8 @@ TEST_CASE("kq fit: bad input is one clear error", "[apps]") {
 }
 
 TEST_CASE("kq fit: the plan grows with the context as kq run's peak RSS does", "[apps]") {
-  // The context-dependent bytes (KV cache, attention scores) are what the planner must get exactly;
+  // The context-dependent bytes (KV cache, attention scores; ~25 MB from 512 to 16384, far above the
+  // ~0.3 MB run-to-run noise of peak RSS) are what the planner must get right;
   // the difference of two runs cancels the fixed overhead, which differs under sanitizers and qemu.
   const std::string model = kq::test::testdata_file("stories260K.gguf");
   const auto run_rss = [&](int n_ctx) {
@@ -149,9 +150,9 @@ TEST_CASE("kq fit: the plan grows with the context as kq run's peak RSS does", "
   const auto plan = [&](int n_ctx) {
     return uint64_t(fit_json({"-m", model, "-c", std::to_string(n_ctx)}).at("total_bytes").as_int());
   };
-  const double rss_growth = double(run_rss(4096)) - double(run_rss(512));
-  const double plan_growth = double(plan(4096)) - double(plan(512));
+  const double rss_growth = double(run_rss(16384)) - double(run_rss(512));
+  const double plan_growth = double(plan(16384)) - double(plan(512));
   CAPTURE(rss_growth, plan_growth);
-  CHECK(plan_growth > 4e6);
+  CHECK(plan_growth > 2e7);
   CHECK(std::abs(plan_growth - rss_growth) <= 0.03 * plan_growth);
 }

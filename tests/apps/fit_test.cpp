@@ -156,3 +156,19 @@ TEST_CASE("kq fit: the plan grows with the context as kq run's peak RSS does", "
   CHECK(plan_growth > 2e7);
   CHECK(std::abs(plan_growth - rss_growth) <= 0.03 * plan_growth);
 }
+
+TEST_CASE("kq run --fit chooses the context and says so", "[apps]") {
+  const std::string model = kq::test::testdata_file("stories260K.gguf");
+  // stories260K needs a few MiB: any machine that runs the tests fits its whole trained context of 128.
+  const CommandResult r = run_kq({"run", "-m", model, "--fit", "-n", "4", "--temp", "0", "-p", "Once"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("kq run: --fit: context 128 of the model's 128"));
+  CHECK_THAT(r.err, Catch::Contains("(context 128,"));
+  for (const char* cmd : {"run", "chat"}) {
+    const CommandResult both = run_kq({cmd, "-m", model, "--fit", "-c", "64"});
+    CAPTURE(cmd);
+    CHECK(both.exit_code == 2);
+    CHECK_THAT(both.err, Catch::StartsWith(std::string("kq ") + cmd + ": give -c N or --fit, not both"));
+  }
+}

@@ -65,6 +65,73 @@ std::optional<uint64_t> parse_cgroup_bytes(std::string_view text) {
   return parse_u64(trim(text));  // "max" and anything else non-numeric: no limit known
 }
 
+namespace {
+
+// One cgroup hierarchy's files: v2 (unified) or v1's memory controller.
+struct CgroupFiles {
+  const char* root;      // mount point
+  const char* limit;     // the limit, "max" (v2) or a huge number (v1) when there is none
+  const char* usage;     // bytes charged, page cache included
+  const char* inactive;  // key in memory.stat of the reclaimable file cache
+};
+constexpr CgroupFiles kCgroupV2 = {"/sys/fs/cgroup", "memory.max", "memory.current", "inactive_file"};
+constexpr CgroupFiles kCgroupV1 = {"/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes",
+                                   "total_inactive_file"};
+
+std::optional<uint64_t> stat_value(std::string_view stat, std::string_view key) {
+  std::optional<uint64_t> v;
+  for_lines(stat, [&](std::string_view line) {
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ' ')
+      v = parse_u64(trim(line.substr(key.size() + 1)));
+  });
+  return v;
+}
+
+// Walks from the cgroup at `path` up to the hierarchy's root; keeps the tightest free space (limit
+// minus the working set: usage less inactive file cache, which the kernel reclaims first).
+void tighten(MemoryBudget& b, const FileReader& read, const CgroupFiles& f, std::string p) {
+  while (true) {
+    const std::string dir = f.root + (p == "/" ? std::string() : p);
+    const std::optional<std::string> max_text = read(dir + "/" + f.limit);
+    const std::optional<uint64_t> limit = max_text ? parse_cgroup_bytes(*max_text) : std::nullopt;
+    // v1 writes "no limit" as the page counter's maximum, 2^63 rounded down to a page.
+    if (limit && *limit < (uint64_t(1) << 62)) {
+      const std::optional<std::string> usage_text = read(dir + "/" + f.usage);
+      const std::optional<std::string> stat_text = read(dir + "/memory.stat");
+      uint64_t used = usage_text ? parse_cgroup_bytes(*usage_text).value_or(0) : 0;
+      const uint64_t inactive = stat_text ? stat_value(*stat_text, f.inactive).value_or(0) : 0;
+      used = used > inactive ? used - inactive : 0;
+      const uint64_t free = *limit > used ? *limit - used : 0;
+      if (!b.cgroup_free || free < *b.cgroup_free) {
+        b.cgroup_limit = limit;
+        b.cgroup_free = free;
+        b.cgroup = p;
+      }
+    }
+    if (p.empty() || p == "/") break;
+    const size_t slash = p.rfind('/');
+    p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> parse_cgroup_v1_memory_path(std::string_view self_cgroup) {
+  std::optional<std::string> path;
+  for_lines(self_cgroup, [&](std::string_view line) {
+    // "ID:controller[,controller...]:/path"
+    const size_t c1 = line.find(':'), c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) return;
+    std::string_view controllers = line.substr(c1 + 1, c2 - c1 - 1);
+    while (!controllers.empty()) {
+      const size_t comma = std::min(controllers.find(','), controllers.size());
+      if (controllers.substr(0, comma) == "memory") path = std::string(trim(line.substr(c2 + 1)));
+      controllers.remove_prefix(std::min(comma + 1, controllers.size()));
+    }
+  });
+  return path;
+}
+
 MemoryBudget memory_budget(const FileReader& read) {
   MemoryBudget b;
   const std::optional<std::string> meminfo = read("/proc/meminfo");
@@ -73,27 +140,11 @@ MemoryBudget memory_budget(const FileReader& read) {
   b.mem_available = *avail;
   b.available = *avail;
 
-  // Every cgroup from the process's own up to the root limits it; the tightest free space wins.
-  const std::optional<std::string> self = read("/proc/self/cgroup");
-  if (const std::optional<std::string> path = self ? parse_cgroup_v2_path(*self) : std::nullopt) {
-    std::string p = *path;
-    while (true) {
-      const std::string dir = "/sys/fs/cgroup" + (p == "/" ? std::string() : p);
-      const std::optional<std::string> max_text = read(dir + "/memory.max");
-      if (const std::optional<uint64_t> limit = max_text ? parse_cgroup_bytes(*max_text) : std::nullopt) {
-        const std::optional<std::string> cur_text = read(dir + "/memory.current");
-        const uint64_t used = cur_text ? parse_cgroup_bytes(*cur_text).value_or(0) : 0;
-        const uint64_t free = *limit > used ? *limit - used : 0;
-        if (!b.cgroup_free || free < *b.cgroup_free) {
-          b.cgroup_limit = limit;
-          b.cgroup_free = free;
-          b.cgroup = p;
-        }
-      }
-      if (p.empty() || p == "/") break;
-      const size_t slash = p.rfind('/');
-      p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
-    }
+  // Every cgroup from the process's own up to the root limits it (v2, and v1's memory controller
+  // on hybrid systems); the tightest free space wins when it is below MemAvailable.
+  if (const std::optional<std::string> self = read("/proc/self/cgroup")) {
+    if (const std::optional<std::string> path = parse_cgroup_v2_path(*self)) tighten(b, read, kCgroupV2, *path);
+    if (const std::optional<std::string> path = parse_cgroup_v1_memory_path(*self)) tighten(b, read, kCgroupV1, *path);
   }
   if (b.cgroup_free && *b.cgroup_free < b.available) b.available = *b.cgroup_free;
   b.margin = std::max(kBudgetMarginMinBytes, uint64_t(double(b.available) * kBudgetMarginFraction));

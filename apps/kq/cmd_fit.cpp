@@ -122,7 +122,7 @@ std::vector<std::pair<const char*, uint64_t>> components(const MemoryPlan& p) {
 
 const char* component_label(const std::string& key) {
   if (key == "weights") return "weights (tensor data)";
-  if (key == "embeddings") return "token embeddings (used)";
+  if (key == "embeddings") return "token embeddings (used)";  // rows of an untied table, paged in per token
   if (key == "file_header") return "GGUF header (metadata)";
   if (key == "kv_cache") return "KV cache";
   if (key == "scratch") return "compute scratch";
@@ -225,14 +225,15 @@ int fit(const FitOptions& o) {
               plan.n_threads, cache_name(plan.cache_type));
   std::printf("  %-24s %16s %12s\n", "component", "bytes", "");
   for (const auto& [key, bytes] : components(plan))
-    std::printf("  %-24s %16llu %12s\n", component_label(key), static_cast<unsigned long long>(bytes), gib(bytes).c_str());
+    if (std::string(key) != "embeddings" || plan.embedding_table > 0)  // a tied table is among the weights
+      std::printf("  %-24s %16llu %12s\n", component_label(key), static_cast<unsigned long long>(bytes), gib(bytes).c_str());
   std::printf("  %-24s %16llu %12s\n\n", "total", static_cast<unsigned long long>(plan.total), gib(plan.total).c_str());
   if (o.ram) {
     std::printf("  budget: %s (--ram)\n", gib(budget).c_str());
   } else {
     std::printf("  budget: %s = available %s (MemAvailable %s%s) - margin %s\n", gib(budget).c_str(),
                 gib(system.available).c_str(), gib(system.mem_available).c_str(),
-                system.cgroup_limit ? (", cgroup " + system.cgroup + " memory.max " + gib(*system.cgroup_limit)).c_str()
+                system.cgroup_limit ? (", cgroup " + system.cgroup + " limit " + gib(*system.cgroup_limit)).c_str()
                                     : "",
                 gib(system.margin).c_str());
   }

@@ -12,16 +12,33 @@
 
 namespace kq {
 
+AttentionScratchSizes attention_scratch_sizes(QType cache_type, int n_ctx, int head_dim_k, int head_dim_v) {
+  const QType dot_type = type_traits(cache_type).vec_dot_type;
+  const size_t q_max = size_t(kAttnMaxQueries);
+  AttentionScratchSizes s;
+  s.scores = q_max * size_t(n_ctx);
+  s.q_conv = q_max * row_size(dot_type, head_dim_k);
+  // Only a transposed V (F32/F16 cache) multiplies converted probabilities.
+  if (cache_type != QType::Q8_0) s.p_conv = q_max * row_size(dot_type, n_ctx);
+  s.v_row = size_t(kAttnKeyTile) * size_t(head_dim_v);
+  const TypeKernels& k = kernels()[cache_type];
+  if (k.gemm && k.gemm_scratch) s.tile = std::max(k.gemm_scratch(head_dim_k), k.gemm_scratch(n_ctx)) + 64;
+  return s;
+}
+
 AttentionScratch::AttentionScratch(const KvCache& cache, int dk, int dv)
     : head_dim_k(dk), head_dim_v(dv), n_ctx(cache.n_ctx()) {
-  const QType dot_type = type_traits(cache.type()).vec_dot_type;
-  const size_t q_max = size_t(kAttnMaxQueries);
-  scores.resize(q_max * size_t(n_ctx));
-  q_conv.resize(q_max * row_size(dot_type, dk));
-  if (cache.v_transposed()) p_conv.resize(q_max * row_size(dot_type, n_ctx));
-  v_row.resize(size_t(kAttnKeyTile) * size_t(dv));
-  const TypeKernels& k = kernels()[cache.type()];
-  if (k.gemm && k.gemm_scratch) tile.resize(std::max(k.gemm_scratch(dk), k.gemm_scratch(n_ctx)) + 64);
+  const AttentionScratchSizes s = attention_scratch_sizes(cache.type(), n_ctx, dk, dv);
+  scores.resize(s.scores);
+  q_conv.resize(s.q_conv);
+  p_conv.resize(s.p_conv);
+  v_row.resize(s.v_row);
+  tile.resize(s.tile);
+}
+
+size_t AttentionScratch::allocated_bytes() const {
+  return (scores.capacity() + v_row.capacity()) * sizeof(float) + q_conv.capacity() + p_conv.capacity() +
+         tile.capacity();
 }
 
 int AttentionBatch::n_items() const {

@@ -12,6 +12,18 @@ namespace kq {
 constexpr int kAttnMaxQueries = 64;  // query rows (heads × tokens) of one work item
 constexpr int kAttnKeyTile = 64;     // key positions multiplied against all of an item's queries at once
 
+// Sizes of one thread's AttentionScratch vectors, in elements of each vector's type (the memory
+// planner counts these bytes, and the scratch allocates exactly them).
+struct AttentionScratchSizes {
+  size_t scores = 0;  // floats
+  size_t q_conv = 0;  // bytes
+  size_t p_conv = 0;  // bytes
+  size_t v_row = 0;   // floats
+  size_t tile = 0;    // bytes
+  size_t bytes() const { return (scores + v_row) * sizeof(float) + q_conv + p_conv + tile; }
+};
+AttentionScratchSizes attention_scratch_sizes(QType cache_type, int n_ctx, int head_dim_k, int head_dim_v);
+
 // Per-thread working memory, sized once per session (nothing is allocated per token). It grows
 // with n_ctx only: kAttnMaxQueries score rows, never an n_ctx × n_ctx matrix.
 struct AttentionScratch {
@@ -25,6 +37,8 @@ struct AttentionScratch {
   std::vector<uint8_t> tile;    // GEMM tile scratch of the cache type's kernels
 
   AttentionScratch(const KvCache& cache, int dk, int dv);
+  // Bytes held by the vectors (their capacities).
+  size_t allocated_bytes() const;
 };
 
 // One layer's causal attention for n_tokens new tokens at positions pos0.. (already in the cache):

@@ -9,6 +9,18 @@
 
 namespace kq {
 
+KvCacheBytes KvCache::planned_bytes(int n_layer, int n_ctx, int n_head_kv, int head_dim_k, int head_dim_v,
+                                    QType type) {
+  if (type != QType::F32 && type != QType::F16 && type != QType::Q8_0)
+    throw Error(std::string("KV cache type ") + type_name(type) + " is not supported (f32, f16 or q8_0)");
+  const int64_t block = type_traits(type).block_size;
+  if (head_dim_k % block != 0 || head_dim_v % block != 0)
+    throw Error(std::string("KV cache type ") + type_name(type) + " needs head widths that are multiples of " +
+                std::to_string(block) + " (this model has " + std::to_string(head_dim_k) + ")");
+  const size_t cells = size_t(n_layer) * size_t(n_ctx) * size_t(n_head_kv);
+  return {cells * row_size(type, head_dim_k), cells * row_size(type, head_dim_v)};
+}
+
 KvCache::KvCache(int n_layer, int n_ctx, int n_head_kv, int head_dim_k, int head_dim_v, QType type)
     : type_(type),
       n_ctx_(n_ctx),
@@ -16,18 +28,12 @@ KvCache::KvCache(int n_layer, int n_ctx, int n_head_kv, int head_dim_k, int head
       head_dim_k_(head_dim_k),
       head_dim_v_(head_dim_v),
       n_embd_v_(n_head_kv * head_dim_v) {
-  if (type != QType::F32 && type != QType::F16 && type != QType::Q8_0)
-    throw Error(std::string("KV cache type ") + type_name(type) + " is not supported (f32, f16 or q8_0)");
-  const int64_t block = type_traits(type).block_size;
-  if (head_dim_k % block != 0 || head_dim_v % block != 0)
-    throw Error(std::string("KV cache type ") + type_name(type) + " needs head widths that are multiples of " +
-                std::to_string(block) + " (this model has " + std::to_string(head_dim_k) + ")");
+  const KvCacheBytes bytes = planned_bytes(n_layer, n_ctx, n_head_kv, head_dim_k, head_dim_v, type);
   k_row_bytes_ = row_size(type, head_dim_k);
   v_row_bytes_ = row_size(type, head_dim_v);
   elem_bytes_ = v_transposed() ? type_traits(type).type_size : 0;
-  const size_t cells = size_t(n_layer) * size_t(n_ctx) * size_t(n_head_kv);
-  k_.assign(cells * k_row_bytes_, 0);
-  v_.assign(cells * v_row_bytes_, 0);
+  k_.assign(bytes.k, 0);
+  v_.assign(bytes.v, 0);
 }
 
 void KvCache::store(int il, int pos, int n, const float* k, const float* v) {

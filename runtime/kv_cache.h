@@ -9,8 +9,16 @@
 
 namespace kq {
 
+struct KvCacheBytes {
+  size_t k = 0, v = 0;  // bytes of the key and the value storage
+};
+
 class KvCache {
  public:
+  // The bytes a cache of these dimensions allocates; an unsupported type or head width is a kq::Error.
+  static KvCacheBytes planned_bytes(int n_layer, int n_ctx, int n_head_kv, int head_dim_k, int head_dim_v,
+                                    QType type);
+
   // type is F32, F16 or Q8_0 (Q8_0 needs head widths that are multiples of 32); else kq::Error.
   KvCache(int n_layer, int n_ctx, int n_head_kv, int head_dim_k, int head_dim_v, QType type);
 

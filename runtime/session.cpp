@@ -36,28 +36,24 @@ int physical_cores() {
 
 namespace {
 
-// Returns the largest activation scratch any matmul of the model needs for n_batch tokens.
-size_t max_matmul_scratch(const ModelWeights& w, int n_batch, int n_threads) {
-  size_t bytes = matmul_scratch_bytes(w.output, n_batch, n_threads);
+// Lists the weights matmul runs on, in the order of memory_plan's header_matmul_weights.
+std::vector<TensorView> matmul_weights(const ModelWeights& w) {
+  std::vector<TensorView> out = {w.output};
   for (const LayerWeights& l : w.layers)
-    for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-      bytes = std::max(bytes, matmul_scratch_bytes(*t, n_batch, n_threads));
-  return bytes;
-}
-
-int default_ctx(const ModelConfig& c, int requested) {
-  return requested > 0 ? requested : std::min(c.n_ctx_train, 4096);
+    for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) out.push_back(*t);
+  return out;
 }
 
 }  // namespace
 
 Session::Session(const Model& model, SessionOptions o)
     : model_(model),
-      n_ctx_(default_ctx(model.config(), o.n_ctx)),
-      n_batch_(std::clamp(o.n_batch, 1, n_ctx_)),
-      n_threads_(o.n_threads > 0 ? o.n_threads : physical_cores()),
+      buffers_(plan_session_buffers(model.config(), matmul_weights(model.weights()), o)),
+      n_ctx_(buffers_.n_ctx),
+      n_batch_(buffers_.n_batch),
+      n_threads_(buffers_.n_threads),
       cache_(model.config().n_layer, n_ctx_, model.config().n_head_kv, model.config().head_dim,
-             model.config().head_dim_v, o.cache_type) {
+             model.config().head_dim_v, buffers_.cache_type) {
   const ModelConfig& c = model.config();
   rope_.n_rot = c.n_rot;
   rope_.freq_base = c.rope_freq_base;
@@ -65,19 +61,29 @@ Session::Session(const Model& model, SessionOptions o)
   rope_.freq_factors = model.weights().rope_freqs.present() ? model.weights().rope_freqs.f32() : nullptr;
   rope_.type = c.rope_type;
 
-  const size_t b = size_t(n_batch_);
-  x_.resize(b * size_t(c.n_embd));
-  xb_.resize(b * size_t(c.n_embd));
-  xo_.resize(b * size_t(c.n_embd));
-  q_.resize(b * size_t(c.n_embd_q()));
-  k_.resize(b * size_t(c.n_embd_k()));
-  v_.resize(b * size_t(c.n_embd_v()));
-  att_.resize(b * size_t(c.n_embd_o()));
-  hb_.resize(b * size_t(c.n_ff));
-  hb2_.resize(b * size_t(c.n_ff));
-  rope_cs_.resize(b * size_t(c.n_rot));
-  mm_scratch_.resize(max_matmul_scratch(model.weights(), n_batch_, n_threads_));
+  const SessionBuffers& s = buffers_;
+  x_.resize(s.x);
+  xb_.resize(s.xb);
+  xo_.resize(s.xo);
+  q_.resize(s.q);
+  k_.resize(s.k);
+  v_.resize(s.v);
+  att_.resize(s.att);
+  hb_.resize(s.hb);
+  hb2_.resize(s.hb2);
+  rope_cs_.resize(s.rope_cs);
+  mm_scratch_.resize(s.mm_scratch);
+  attn_scratch_.reserve(size_t(n_threads_));
   for (int i = 0; i < n_threads_; ++i) attn_scratch_.emplace_back(cache_, c.head_dim, c.head_dim_v);
+  logits_.resize(s.logits);
+}
+
+size_t Session::allocated_bytes() const {
+  size_t bytes = cache_.bytes() + mm_scratch_.capacity() + logits_.capacity() * sizeof(float);
+  for (const std::vector<float>* b : {&x_, &xb_, &xo_, &q_, &k_, &v_, &att_, &hb_, &hb2_, &rope_cs_})
+    bytes += b->capacity() * sizeof(float);
+  for (const AttentionScratch& a : attn_scratch_) bytes += a.allocated_bytes();
+  return bytes;
 }
 
 int Session::n_vocab() const {

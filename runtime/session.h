@@ -7,6 +7,7 @@
 #include "quant/registry.h"
 #include "runtime/attention.h"
 #include "runtime/kv_cache.h"
+#include "runtime/memory_plan.h"
 #include "runtime/ops.h"
 #include "runtime/tensor.h"
 
@@ -23,12 +24,9 @@ class MatmulObserver {
   virtual void observe(const TensorView& w, const float* x, int n_tokens) = 0;
 };
 
-struct SessionOptions {
-  int n_ctx = 0;                  // 0 → min(n_ctx_train, 4096)
-  int n_batch = 512;              // tokens per forward pass; longer evals run in chunks of this size
-  int n_threads = 0;              // 0 → physical cores
-  QType cache_type = QType::F16;  // F32, F16 or Q8_0
-};
+// n_ctx (0 → min(n_ctx_train, 4096)), n_batch (tokens per forward pass; longer evals run in chunks
+// of this size), n_threads (0 → physical cores), cache_type (F32, F16 or Q8_0).
+using SessionOptions = PlanOptions;
 
 class Session {
  public:
@@ -56,6 +54,10 @@ class Session {
   const KvCache& kv_cache() const { return cache_; }
   // Shows every later matmul's input to `observer` (null: none); it must outlive its use.
   void set_matmul_observer(MatmulObserver* observer) { observer_ = observer; }
+  // The buffer sizes this session was allocated from, and the bytes its buffers hold now (equal
+  // to buffers().total_bytes() until an all_logits eval grows the logits).
+  const SessionBuffers& buffers() const { return buffers_; }
+  size_t allocated_bytes() const;
 
  private:
   // Runs n tokens at positions pos0.. through every layer; writes logits for tokens [out_from, n)
@@ -63,6 +65,7 @@ class Session {
   void forward(const int32_t* tokens, int n, int pos0, int out_from, float* out);
 
   const Model& model_;
+  SessionBuffers buffers_;  // every size below comes from here (see runtime/memory_plan.h)
   int n_ctx_, n_batch_, n_threads_;
   int n_past_ = 0;
   int n_logits_ = 0;

@@ -295,6 +295,59 @@ std::unique_ptr<Model> build_synthetic_model(const SyntheticShape& shape, const 
   return Model::from_gguf(std::move(file), std::shared_ptr<const void>(image, image.get()));
 }
 
+namespace {
+
+// The texts of save_synthetic_model's vocabulary of n tokens.
+std::vector<std::string> synthetic_vocab(int64_t n) {
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  char piece[16];
+  for (int b = 0; b < 256; ++b) {
+    std::snprintf(piece, sizeof piece, "<0x%02X>", b);
+    tokens.emplace_back(piece);
+  }
+  // "▁synN": pieces that text never produces.
+  while (int64_t(tokens.size()) < n) tokens.push_back("\xE2\x96\x81syn" + std::to_string(tokens.size()));
+  return tokens;
+}
+
+}  // namespace
+
+ModelHeader synthetic_model_header(const SyntheticShape& shape, FileType file_type) {
+  std::vector<PlannedTensor> tensors = tensor_list(shape);
+  assign_types(tensors, shape, file_type);
+  ModelHeader h;
+  ModelConfig& c = h.config;
+  c.arch = "llama";
+  c.n_vocab = shape.n_vocab;
+  c.n_embd = shape.n_embd;
+  c.n_layer = shape.n_layer;
+  c.n_ff = shape.n_ff;
+  c.n_head = shape.n_head;
+  c.n_head_kv = shape.n_head_kv;
+  c.head_dim = c.head_dim_v = c.n_rot = shape.head_dim > 0 ? shape.head_dim : shape.n_embd / shape.n_head;
+  c.n_ctx_train = shape.n_ctx_train;
+  c.rms_eps = shape.rms_eps;
+  c.rope_freq_base = shape.rope_freq_base;
+  // The GGUF header: tensor infos, the vocabulary (string, score, type per token) and ~1 KiB of
+  // scalar metadata, then the data section's padding.
+  uint64_t header = 1024;
+  for (const PlannedTensor& t : tensors) {
+    PlanTensor p;
+    p.name = t.name;
+    p.type = t.type;
+    for (size_t d = 0; d < t.ne.size(); ++d) p.ne[d] = t.ne[d];
+    p.file_bytes = p.resident_bytes = row_size(t.type, t.ne[0]) * uint64_t(t.ne.size() > 1 ? t.ne[1] : 1);
+    header += 8 + t.name.size() + 4 + 8 * t.ne.size() + 4 + 8 + (kAlignment - p.file_bytes % kAlignment) % kAlignment;
+    h.tensors.push_back(std::move(p));
+  }
+  for (const std::string& t : synthetic_vocab(shape.n_vocab)) {
+    h.token_lengths.push_back(uint32_t(t.size()));
+    header += 8 + t.size() + 4 + 4;
+  }
+  h.file_header_bytes = header;
+  return h;
+}
+
 void save_synthetic_model(const Model& model, const std::string& path) {
   const GgufFile& src = model.gguf();
   const int64_t n_vocab = src.get_int("llama.vocab_size", 0);
@@ -302,20 +355,12 @@ void save_synthetic_model(const Model& model, const std::string& path) {
                                      " tokens cannot hold the 259 special and byte tokens");
   GgufWriter w;
   w.copy_metadata(src);
-  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<std::string> tokens = synthetic_vocab(n_vocab);
   const auto type_id = [](TokenType t) { return static_cast<int32_t>(t); };
   std::vector<int32_t> types = {type_id(TokenType::kUnknown), type_id(TokenType::kControl),
                                 type_id(TokenType::kControl)};
-  char piece[16];
-  for (int b = 0; b < 256; ++b) {
-    std::snprintf(piece, sizeof piece, "<0x%02X>", b);
-    tokens.emplace_back(piece);
-    types.push_back(type_id(TokenType::kByte));
-  }
-  while (int64_t(tokens.size()) < n_vocab) {
-    tokens.push_back("\xE2\x96\x81syn" + std::to_string(tokens.size()));  // "▁synN": never produced by text
-    types.push_back(type_id(TokenType::kNormal));
-  }
+  types.resize(3 + 256, type_id(TokenType::kByte));
+  types.resize(size_t(n_vocab), type_id(TokenType::kNormal));
   w.set("tokenizer.ggml.model", GgufValue::string("llama"));
   w.set("tokenizer.ggml.tokens", GgufValue::string_array(std::move(tokens)));
   w.set("tokenizer.ggml.scores", GgufValue::f32_array(std::vector<float>(size_t(n_vocab), 0.0f)));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "quant/mix.h"
+#include "runtime/memory_plan.h"
 
 namespace kq {
 
@@ -43,6 +44,10 @@ struct SyntheticOptions {
 // temp file): every 2-D weight gets the type `kq quantize` would give it for the file type, its rows
 // copied from a small pool of random rows quantized with the registry's quantizer; norms are 1.
 std::unique_ptr<Model> build_synthetic_model(const SyntheticShape& shape, const SyntheticOptions& options = {});
+
+// The header of the model build_synthetic_model makes and save_synthetic_model writes, without
+// building it: tensors typed by the mix, the vocabulary's token lengths, and the file header's size.
+ModelHeader synthetic_model_header(const SyntheticShape& shape, FileType file_type);
 
 // Writes a synthetic model to a GGUF file that every kq command can open: its metadata and tensors
 // plus a SentencePiece vocabulary of n_vocab tokens (<unk>, <s>, </s>, the 256 byte tokens, then

@@ -45,6 +45,7 @@ struct ChatOptions {
   bool has_system = false;
   int n_predict = -1;
   bool quiet = false;
+  bool fit = false;  // --fit: choose the context from the memory budget
   SessionOptions session;
   SamplerParams sampling;
 };
@@ -64,10 +65,13 @@ ChatOptions parse_chat_args(const std::vector<std::string>& args) {
       if (o.n_predict < -1) throw UsageError("option " + a + " needs a count >= -1");
     } else if (a == "--quiet") {
       o.quiet = true;
+    } else if (a == "--fit") {
+      o.fit = true;
     } else {
       throw UsageError("unknown option '" + a + "'");
     }
   }
+  if (o.fit && o.session.n_ctx > 0) throw UsageError("give -c N or --fit, not both");
   if (o.model.empty()) {
     o.model = default_model_path();
     if (!std::filesystem::exists(o.model))
@@ -185,8 +189,10 @@ class Chat {
   std::vector<int32_t> cached_;  // the tokens in session_'s KV cache, in order
 };
 
-int chat(const ChatOptions& o) {
-  const auto model = Model::load(o.model);
+int chat(const ChatOptions& options) {
+  const auto model = Model::load(options.model);
+  ChatOptions o = options;
+  if (o.fit) fit_context(*model, o.session, "chat");
   const auto tok = Tokenizer::from_gguf(model->gguf());
   std::string warning;
   ChatTemplate tmpl = ChatTemplate::for_model(model->gguf(), *tok, &warning);

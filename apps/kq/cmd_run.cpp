@@ -38,6 +38,7 @@ struct RunOptions {
   bool json = false;
   int top_logits = 0;
   bool quiet = false;
+  bool fit = false;  // --fit: choose the context from the memory budget
   SessionOptions session;
   SamplerParams sampling;
 };
@@ -70,11 +71,14 @@ RunOptions parse_run_args(const std::vector<std::string>& args) {
       if (o.top_logits < 0) throw UsageError("option --top-logits needs a count >= 0");
     } else if (a == "--quiet") {
       o.quiet = true;
+    } else if (a == "--fit") {
+      o.fit = true;
     } else {
       throw UsageError("unknown option '" + a + "'");
     }
   }
   if (o.model.empty()) throw UsageError("missing -m MODEL");
+  if (o.fit && o.session.n_ctx > 0) throw UsageError("give -c N or --fit, not both");
   if (o.top_logits > 0 && !o.json) throw UsageError("--top-logits needs --json");
   if (!o.have_prompt) {
     o.prompt = read_stdin();
@@ -130,7 +134,9 @@ int run(const RunOptions& o) {
   const auto t_load = Clock::now();
   const auto model = Model::load(o.model);
   const auto tok = Tokenizer::from_gguf(model->gguf());
-  Session session(*model, o.session);
+  SessionOptions session_options = o.session;
+  if (o.fit) fit_context(*model, session_options, "run");
+  Session session(*model, session_options);
   if (!o.quiet)
     std::fprintf(stderr, "kq run: loaded %s in %.0f ms (context %d, %d threads)\n", o.model.c_str(), ms_since(t_load),
                  session.n_ctx(), session.n_threads());

@@ -14,5 +14,6 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_ppl(const std::vector<std::string>& args);
 int cmd_chat(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_fit(const std::vector<std::string>& args);
 
 }  // namespace kq::app

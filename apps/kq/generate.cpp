@@ -8,6 +8,9 @@
 
 #include "common/error.h"
 #include "quant/registry.h"
+#include "runtime/memory_budget.h"
+#include "runtime/memory_plan.h"
+#include "runtime/model.h"
 #include "runtime/tokenizer.h"
 
 namespace kq::app {
@@ -27,7 +30,8 @@ const char* const kSessionUsage =
     "  -c, --ctx-size N        context length (default: the model's, at most 4096)\n"
     "  -b, --batch-size N      tokens per forward pass when evaluating the prompt (default 512)\n"
     "  -t, --threads N         threads (default: physical cores)\n"
-    "  --cache-type T          KV cache type: f32, f16 (default) or q8_0\n";
+    "  --cache-type T          KV cache type: f32, f16 (default) or q8_0\n"
+    "  --fit                   the largest context (up to the model's) that fits the available memory\n";
 
 std::vector<TokenLogit> top_logits(const float* logits, int n_vocab, int k) {
   std::vector<TokenLogit> c(static_cast<size_t>(n_vocab));
@@ -143,6 +147,24 @@ bool parse_session_flag(const std::vector<std::string>& args, size_t& i, Session
     return false;
   }
   return true;
+}
+
+void fit_context(const Model& model, SessionOptions& o, const char* command) {
+  const ModelHeader header = ModelHeader::from_gguf(model.gguf());
+  const MemoryBudget budget = memory_budget();
+  const int n_ctx = largest_fitting_context(header, o, budget.budget, model.config().n_ctx_train);
+  SessionOptions one = o;
+  one.n_ctx = 1;
+  if (n_ctx == 0)
+    throw Error("--fit: the model does not fit in the available memory even with a context of 1 (it needs " +
+                std::to_string(plan_memory(header, one).total >> 20) + " MiB, the budget is " +
+                std::to_string(budget.budget >> 20) + " MiB)");
+  o.n_ctx = n_ctx;
+  SessionOptions chosen = o;
+  const MemoryPlan plan = plan_memory(header, chosen);
+  std::fprintf(stderr, "kq %s: --fit: context %d of the model's %d (plan %llu MiB of a %llu MiB budget)\n", command,
+               n_ctx, model.config().n_ctx_train, static_cast<unsigned long long>(plan.total >> 20),
+               static_cast<unsigned long long>(budget.budget >> 20));
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include "runtime/session.h"
 
 namespace kq {
+class Model;
 class Tokenizer;
 }
 
@@ -46,6 +47,11 @@ std::vector<TokenLogit> top_logits(const float* logits, int n_vocab, int k);
 bool parse_sampling_flag(const std::vector<std::string>& args, size_t& i, SamplerParams& p);
 // Same for -c/--ctx-size, -b/--batch-size, -t/--threads and --cache-type.
 bool parse_session_flag(const std::vector<std::string>& args, size_t& i, SessionOptions& o);
+
+// Sets o.n_ctx to the largest context (at most the model's trained one) whose memory plan fits the
+// system's budget (runtime/memory_budget) and prints the choice on stderr as "kq COMMAND: --fit: ...".
+// Throws kq::Error when not even a one-token context fits.
+void fit_context(const Model& model, SessionOptions& o, const char* command);
 
 // Usage text of the flags above, for the commands' --help.
 extern const char* const kSamplingUsage;

@@ -25,6 +25,7 @@ const Command kCommands[] = {
     {"imatrix", "importance matrix of a model over calibration text, for quantize --imatrix", kq::app::cmd_imatrix},
     {"info", "show a GGUF model's architecture, tokenizer, tensor types and sizes", kq::app::cmd_info},
     {"bench", "prompt and decode speed of a model or a synthetic one (llama-bench style)", kq::app::cmd_bench},
+    {"fit", "will a model fit in memory: the plan, the largest context, the decode speed", kq::app::cmd_fit},
 };
 
 void print_usage(std::FILE* out) {

@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "quant/budget_mix.h"
-#include "runtime/attention.h"
+#include "runtime/memory_plan.h"
 #include "runtime/model_config.h"
 
 namespace kq::app {
@@ -26,9 +26,10 @@ std::string mib(uint64_t bytes) {
   return buf;
 }
 
-// "metadata X + KV cache (F16) Y + scratch Z", for the plan and the too-small error.
+// "metadata X + KV cache (F16) Y + scratch Z + runtime W", for the plan and the too-small error.
 std::string parts(const NonWeightBytes& nw) {
-  return "metadata " + mib(nw.metadata) + " + KV cache (F16) " + mib(nw.kv_cache) + " + scratch " + mib(nw.scratch);
+  return "metadata " + mib(nw.metadata) + " + KV cache (F16) " + mib(nw.kv_cache) + " + scratch " + mib(nw.scratch) +
+         " + runtime " + mib(nw.runtime);
 }
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -64,19 +65,15 @@ FileType dominant_file_type(const std::map<QType, uint64_t>& bytes_by_type) {
 }  // namespace
 
 NonWeightBytes non_weight_bytes(const GgufFile& model, int n_ctx) {
-  const ModelConfig c = ModelConfig::from_gguf(model);
-  const uint64_t ctx = uint64_t(n_ctx);
-  // KV cache, F16: n_ctx × n_layer × (keys + values of every KV head) × 2 bytes.
+  // The same plan `kq fit` and Session use, so --fit and `kq fit` agree on everything but the weights.
+  PlanOptions options;
+  options.n_ctx = n_ctx;
+  const MemoryPlan p = plan_memory(ModelHeader::from_gguf(model), options);
   NonWeightBytes b;
-  b.kv_cache = ctx * uint64_t(c.n_layer) * uint64_t(c.n_embd_k() + c.n_embd_v()) * 2;
-  // Activations of one batch (as Session allocates them), the converted matmul input, one
-  // thread's attention scores, and one row of logits.
-  const uint64_t batch = std::min<uint64_t>(512, std::max<uint64_t>(ctx, 1));
-  const uint64_t per_token = 3 * uint64_t(c.n_embd) + uint64_t(c.n_embd_q() + c.n_embd_k() + c.n_embd_v()) +
-                             uint64_t(c.n_embd_o()) + 2 * uint64_t(c.n_ff) + uint64_t(c.n_rot);
-  b.scratch = 4 * batch * per_token + batch * uint64_t(std::max(c.n_ff, c.n_embd)) * 2 +
-              4 * uint64_t(kAttnMaxQueries) * ctx * 2 + 4 * uint64_t(c.n_vocab);
-  b.metadata = model.data_offset() + kMetadataMargin;
+  b.metadata = p.file_header + kMetadataMargin;
+  b.kv_cache = p.kv_cache;
+  b.scratch = p.scratch;
+  b.runtime = p.output + p.tokenizer + p.overhead;
   return b;
 }
 

@@ -14,7 +14,7 @@
 namespace kq::app {
 
 struct FitOptions {
-  uint64_t budget = 0;  // bytes: weights + metadata + KV cache + scratch
+  uint64_t budget = 0;  // bytes: weights + metadata + KV cache + scratch + runtime
   int n_ctx = 0;        // tokens of KV cache planned for; 0 → min(training context, 4096), as kq run
   int threads = 1;
 };
@@ -23,8 +23,9 @@ struct FitOptions {
 struct NonWeightBytes {
   uint64_t metadata = 0;  // the GGUF header (tokenizer tables live there), mapped with the file
   uint64_t kv_cache = 0;  // F16 keys and values of n_ctx positions in every layer
-  uint64_t scratch = 0;   // activations of one batch, attention scores, one row of logits
-  uint64_t total() const { return metadata + kv_cache + scratch; }
+  uint64_t scratch = 0;   // activations, matmul and attention scratch
+  uint64_t runtime = 0;   // logits and sampler, tokenizer tables, fixed process overhead
+  uint64_t total() const { return metadata + kv_cache + scratch + runtime; }
 };
 
 struct FitPlan {
@@ -35,9 +36,9 @@ struct FitPlan {
   NonWeightBytes non_weight;
 };
 
-// The bytes `model` needs beside its tensors with n_ctx tokens of F16 KV cache; metadata is the
-// input's header plus a margin for the keys quantize adds.
-// TODO(planner): switch to runtime/memory_plan when it lands, so --fit and `kq fit` agree exactly.
+// The bytes `model` needs beside its tensors with n_ctx tokens of F16 KV cache, from
+// runtime/memory_plan (as `kq fit` plans them); metadata is the input's header plus a margin for the
+// keys quantize adds.
 NonWeightBytes non_weight_bytes(const GgufFile& model, int n_ctx);
 
 // Chooses a type per tensor of `order` (tensors of `in`) so that the output plus non_weight_bytes

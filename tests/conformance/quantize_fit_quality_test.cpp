@@ -32,7 +32,7 @@ uint64_t non_weight_bytes(const std::string& src) {
   const kq::test::CommandResult r = kq::test::run_kq({"quantize", src, "--fit", "1", "-c", "128", "--dry-run"});
   REQUIRE(r.exit_code == 1);
   uint64_t total = 0;
-  for (const char* part : {"metadata", "\\(F16\\)", "scratch"}) {
+  for (const char* part : {"metadata", "\\(F16\\)", "scratch", "runtime"}) {
     std::smatch m;
     REQUIRE(std::regex_search(r.err, m, std::regex(std::string(part) + " [0-9.]+ MiB \\(([0-9]+) bytes\\)")));
     total += std::stoull(m[1].str());

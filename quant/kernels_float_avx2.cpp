@@ -1,6 +1,6 @@
-// AVX2 decode kernels for the float weight types (F32, F16, BF16), each against activations of
-// its own type. Like the scalar reference (and ggml's), each product is rounded to f32 (exact for
-// F16 and BF16 operands) and the sum is kept in double: four 4-wide double accumulators per (row,
+// AVX2 decode kernels for the float weight types (F32, F16, BF16) against f32 activations (F16
+// and BF16 weights widen to f32 exactly; the activations are never rounded to the weight type).
+// Like the scalar reference, each product is rounded to f32 and the sum is kept in double: four 4-wide double accumulators per (row,
 // token), then a scalar tail in the same precision. Float accumulation was measurably worse: it
 // moved a BF16 model's step-0 logits by 0.02 against llama.cpp's reference dump.
 #include "common/fp16.h"
@@ -39,10 +39,11 @@ template <class L, int R, int T>
 KQ_AVX2_INLINE void float_group(int64_t k, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
                                 float* y, size_t ldy) {
   using E = typename L::T;
+  using A = F32Load;
   const E* wr[R];
-  const E* at[T];
+  const float* at[T];
   for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const E*>(w + size_t(r) * w_stride);
-  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const E*>(a + size_t(t) * a_stride);
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const float*>(a + size_t(t) * a_stride);
   __m256d acc[R][T][4];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
@@ -60,7 +61,7 @@ KQ_AVX2_INLINE void float_group(int64_t k, const uint8_t* w, size_t w_stride, co
     }
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
-      const __m256 a0 = L::load8(at[t] + i), a1 = L::load8(at[t] + i + 8);
+      const __m256 a0 = A::load8(at[t] + i), a1 = A::load8(at[t] + i + 8);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         add_products(w0[r], a0, acc[r][t][0], acc[r][t][1]);
@@ -75,7 +76,7 @@ KQ_AVX2_INLINE void float_group(int64_t k, const uint8_t* w, size_t w_stride, co
       const __m256d s4 = _mm256_add_pd(_mm256_add_pd(acc[r][t][0], acc[r][t][1]), _mm256_add_pd(acc[r][t][2], acc[r][t][3]));
       const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
       double s = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
-      for (int64_t j = i; j < k; ++j) s += double(L::one(wr[r] + j) * L::one(at[t] + j));
+      for (int64_t j = i; j < k; ++j) s += double(L::one(wr[r] + j) * A::one(at[t] + j));
       y[size_t(t) * ldy + size_t(r)] = float(s);
     }
 }

@@ -41,7 +41,7 @@
 
 namespace kq {
 
-// Installs the VNNI / BF16 entries (quant/kernels_avx512vnni.cpp); called by fill_kernels_avx512
+// Installs the VNNI entries (quant/kernels_avx512vnni.cpp); called by fill_kernels_avx512
 // only when the CPU has avx512vnni.
 void fill_kernels_avx512vnni(KernelTable& t, const CpuFeatures& cpu);
 
@@ -797,7 +797,7 @@ struct KIQ4NL {
 
 // ---------------------------------------------------------------------------------------------
 // Float weights, 128 elements per step (a partial step loads the rest under masks, zeros beyond).
-// The scalar references sum exact (F16, BF16) or f32-rounded (F32) products in double; here each
+// The scalar references sum f32-rounded products in double; here each
 // lane sums a step's 8 products in f32 (an fma chain: 8 roundings at most, relative to that
 // partial sum), then the step goes into 8 double lanes, so the error does not grow with k.
 struct AccD {
@@ -838,16 +838,17 @@ KQ_AI F8 load_f8(const uint8_t* p, int rem) {
   }
   return r;
 }
+// Weight kind kKind (0: f32, 1: f16, 2: bf16, widened exactly) against f32 activations.
 template <int kKind>
 struct KFloat {
   static constexpr int64_t kStep = 128;
-  static constexpr size_t kWStep = kKind == 0 ? 512 : 256, kAStep = kWStep;
+  static constexpr size_t kWStep = kKind == 0 ? 512 : 256, kAStep = 512;
   using Acc = AccD;
   using A = F8;
   using W = F8;
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return load_f8<kKind, Full>(a, rem);
+    return load_f8<0, Full>(a, rem);
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {
@@ -858,49 +859,6 @@ struct KFloat {
 using KF32 = KFloat<0>;
 using KF16 = KFloat<1>;
 using KBF16 = KFloat<2>;
-
-#if defined(__AVX512BF16__)
-// BF16 with vdpbf16ps: four instructions a step (two exact products per lane each, two
-// roundings; subnormal inputs and outputs count as zero), then into the double lanes.
-struct KBF16Dp {
-  static constexpr int64_t kStep = 128;
-  static constexpr size_t kWStep = 256, kAStep = 256;
-  using Acc = AccD;
-  struct A {
-    __m512bh v[4];
-  };
-  using W = A;
-  template <bool Full>
-  static KQ_AI A load(const uint8_t* p, int rem) {
-    A r;
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      if constexpr (Full) {
-        r.v[i] = __m512bh(ld512(p + 64 * i));
-      } else {
-        const int n = rem - 32 * i;
-        const __mmask32 m = n >= 32 ? __mmask32(0xFFFFFFFFu) : n <= 0 ? __mmask32(0) : __mmask32((1u << n) - 1);
-        r.v[i] = __m512bh(_mm512_maskz_loadu_epi16(m, p + 64 * i));
-      }
-    }
-    return r;
-  }
-  template <bool Full>
-  static KQ_AI A act(const uint8_t* a, int rem) {
-    return load<Full>(a, rem);
-  }
-  template <bool Full>
-  static KQ_AI W wts(const uint8_t* w, int rem) {
-    return load<Full>(w, rem);
-  }
-  static KQ_AI void dot(Acc& acc, const W& w, const A& a) {
-    __m512 p = _mm512_dpbf16_ps(_mm512_setzero_ps(), w.v[0], a.v[0]);
-#pragma GCC unroll 3
-    for (int i = 1; i < 4; ++i) p = _mm512_dpbf16_ps(p, w.v[i], a.v[i]);
-    add_pd16(acc, p);
-  }
-};
-#endif
 
 // ---------------------------------------------------------------------------------------------
 // Drivers.

@@ -4,9 +4,13 @@
 //
 // kq's quantizers write the same bytes as llama.cpp's (quantize_pure_test, quant_mix_test), so what
 // separates the two figures is each forward pass's float order: measured over the kernel levels
-// (scalar, avx2, avx512) it moves mean KLD by up to 0.51% on quantized files and 3% of a 6e-4
-// figure on BF16. The bar allows that much (1% + 1e-4 absolute) and no more: a quantizer that
-// loses more than llama.cpp's fails it. Beating llama.cpp outright needs a better scale search.
+// (scalar, avx2, avx512) it moves mean KLD by up to 0.51% on quantized files. The bar allows that
+// much (1% + 1e-4 absolute) and no more: a quantizer that loses more than llama.cpp's fails it.
+// Beating llama.cpp outright needs a better scale search.
+//
+// Pure F16 and BF16 get no slack: kq multiplies their weights (widened exactly) against f32
+// activations where llama.cpp rounds the activations to the weight type, and measured 0.000008
+// (F16; llama.cpp 0.000013) and 0.000338 (BF16; llama.cpp 0.000601) at every kernel level.
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
@@ -57,6 +61,7 @@ TEST_CASE("kld quality: kq's quantizations of synth-tiny-f32 are no worse than l
                 want_same);
     INFO(name << ": kq mean KLD " << r.mean_kld << ", llama.cpp " << want_kld);
     CHECK(r.n_scored == 10 * 63);
-    CHECK(r.mean_kld <= want_kld * 1.01 + 1e-4);
+    const bool strict = name == "synth-tiny-pure-F16" || name == "synth-tiny-pure-BF16";
+    CHECK(r.mean_kld <= (strict ? want_kld : want_kld * 1.01 + 1e-4));
   }
 }

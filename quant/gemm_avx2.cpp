@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "quant/gemm_isa.h"
 #include "quant/gemm_pack.h"
 #include "quant/gemm_unpack_avx2.h"
 #include "quant/kernels.h"
@@ -417,7 +416,6 @@ void fill_gemm_avx2(KernelTable& t, const CpuFeatures& cpu) {
   install_legacy<BlockQ4_1>(t, QType::Q4_1, 8);
   install_legacy<BlockQ5_0>(t, QType::Q5_0, 12);
   install_legacy<BlockQ5_1>(t, QType::Q5_1, 8);
-  fill_gemm_float_avx2(t);
 }
 
 }  // namespace kq

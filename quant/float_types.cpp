@@ -30,12 +30,13 @@ void quantize_row_f16(const float* src, void* dst, int64_t n, const float*) {
   for (int64_t i = 0; i < n; ++i) d[i] = fp32_to_fp16(src[i]);
 }
 
-float dot_f16_f16(int64_t n, const void* x, const void* y) {
+float dot_f16_f32(int64_t n, const void* x, const void* y) {
   const uint16_t* a = static_cast<const uint16_t*>(x);
-  const uint16_t* b = static_cast<const uint16_t*>(y);
+  const float* b = static_cast<const float*>(y);
+  // The weight widens to f32 exactly; the activation stays f32 (not rounded to f16), so the
+  // rounding is that of dot_f32_f32: each product to f32, the sum in double.
   double sum = 0.0;
-  // The f32 product of two f16 values is exact, so only the double accumulation rounds.
-  for (int64_t i = 0; i < n; ++i) sum += double(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
+  for (int64_t i = 0; i < n; ++i) sum += double(fp16_to_fp32(a[i]) * b[i]);
   return float(sum);
 }
 
@@ -49,11 +50,11 @@ void quantize_row_bf16(const float* src, void* dst, int64_t n, const float*) {
   for (int64_t i = 0; i < n; ++i) d[i] = fp32_to_bf16(src[i]);
 }
 
-float dot_bf16_bf16(int64_t n, const void* x, const void* y) {
+float dot_bf16_f32(int64_t n, const void* x, const void* y) {
   const uint16_t* a = static_cast<const uint16_t*>(x);
-  const uint16_t* b = static_cast<const uint16_t*>(y);
+  const float* b = static_cast<const float*>(y);
   double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += double(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
+  for (int64_t i = 0; i < n; ++i) sum += double(bf16_to_fp32(a[i]) * b[i]);
   return float(sum);
 }
 

@@ -1,8 +1,10 @@
-// AVX2 decode kernels for the float weight types (F32, F16, BF16), each against activations of
-// its own type. Like the scalar reference (and ggml's), each product is rounded to f32 (exact for
-// F16 and BF16 operands) and the sum is kept in double: four 4-wide double accumulators per (row,
-// token), then a scalar tail in the same precision. Float accumulation was measurably worse: it
-// moved a BF16 model's step-0 logits by 0.02 against llama.cpp's reference dump.
+// AVX2 kernels for the float weight types (F32, F16, BF16) against f32 activations (F16 and BF16
+// weights widen to f32 exactly; the activations are never rounded to the weight type). The
+// arithmetic is AVX-512's (KFloat in quant/simd_avx512.h) on two 8-lane halves: 16 f32 lanes, lane
+// j an FMA chain over elements j, j+16, ..., a partial last chunk padded with zeros, then the same
+// fixed tree, so every level from avx2 up gives identical bits for a (row, token), whatever the
+// batch. (Double sums per step were used before; with unrounded activations the f32 lanes stay
+// within the kld quality bar, and one arithmetic for decode and prefill keeps batches consistent.)
 #include "common/fp16.h"
 #include "quant/simd_avx2.h"
 
@@ -27,29 +29,21 @@ struct BF16Load {
   static KQ_AVX2_INLINE float one(const T* p) { return bf16_to_fp32(*p); }
 };
 
-// Adds the 8 products of w·a to two double accumulators (low and high 4 lanes).
-KQ_AVX2_INLINE void add_products(__m256 w, __m256 a, __m256d& lo, __m256d& hi) {
-  const __m256 p = _mm256_mul_ps(w, a);
-  lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
-  hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
-}
-
 // R weight rows × T tokens over k elements; the same operations for every (row, token) pair.
 template <class L, int R, int T>
 KQ_AVX2_INLINE void float_group(int64_t k, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
                                 float* y, size_t ldy) {
   using E = typename L::T;
+  using A = F32Load;
   const E* wr[R];
-  const E* at[T];
+  const float* at[T];
   for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const E*>(w + size_t(r) * w_stride);
-  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const E*>(a + size_t(t) * a_stride);
-  __m256d acc[R][T][4];
+  for (int t = 0; t < T; ++t) at[t] = reinterpret_cast<const float*>(a + size_t(t) * a_stride);
+  __m256 acc[R][T][2];  // lanes 0-7 and 8-15 of the 16-lane accumulator
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t)
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) acc[r][t][j] = _mm256_setzero_pd();
+    for (int t = 0; t < T; ++t) acc[r][t][0] = acc[r][t][1] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= k; i += 16) {
     __m256 w0[R], w1[R];
@@ -60,24 +54,30 @@ KQ_AVX2_INLINE void float_group(int64_t k, const uint8_t* w, size_t w_stride, co
     }
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
-      const __m256 a0 = L::load8(at[t] + i), a1 = L::load8(at[t] + i + 8);
+      const __m256 a0 = A::load8(at[t] + i), a1 = A::load8(at[t] + i + 8);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        add_products(w0[r], a0, acc[r][t][0], acc[r][t][1]);
-        add_products(w1[r], a1, acc[r][t][2], acc[r][t][3]);
+        acc[r][t][0] = _mm256_fmadd_ps(w0[r], a0, acc[r][t][0]);
+        acc[r][t][1] = _mm256_fmadd_ps(w1[r], a1, acc[r][t][1]);
       }
     }
+  }
+  if (i < k) {  // the last partial chunk, zero-padded to 16 like AVX-512's masked loads
+    alignas(32) float wp[R][16] = {}, ap[T][16] = {};
+    for (int r = 0; r < R; ++r)
+      for (int64_t j = i; j < k; ++j) wp[r][j - i] = L::one(wr[r] + j);
+    for (int t = 0; t < T; ++t)
+      for (int64_t j = i; j < k; ++j) ap[t][j - i] = at[t][j];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) {
+        acc[r][t][0] = _mm256_fmadd_ps(_mm256_load_ps(wp[r]), _mm256_load_ps(ap[t]), acc[r][t][0]);
+        acc[r][t][1] = _mm256_fmadd_ps(_mm256_load_ps(wp[r] + 8), _mm256_load_ps(ap[t] + 8), acc[r][t][1]);
+      }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) {
-      const __m256d s4 = _mm256_add_pd(_mm256_add_pd(acc[r][t][0], acc[r][t][1]), _mm256_add_pd(acc[r][t][2], acc[r][t][3]));
-      const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
-      double s = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
-      for (int64_t j = i; j < k; ++j) s += double(L::one(wr[r] + j) * L::one(at[t] + j));
-      y[size_t(t) * ldy + size_t(r)] = float(s);
-    }
+    for (int t = 0; t < T; ++t) y[size_t(t) * ldy + size_t(r)] = hsum(_mm256_add_ps(acc[r][t][0], acc[r][t][1]));
 }
 
 // The slab driver's group kernel for float rows: two rows share each activation load for one

@@ -60,11 +60,11 @@ struct LoadBF16 {
   static float one(const void* p, int64_t i) { return bf16_to_fp32(static_cast<const uint16_t*>(p)[i]); }
 };
 
-// Like the reference, each product is rounded to f32 (exact for F16 and BF16) and summed in
-// double; here in 8 double lanes, then the tail in order. R weight rows × T activation rows into
+// Weight rows of type L (F16 and BF16 widen exactly) against f32 activation rows (A). Like the
+// reference, each product is rounded to f32 and summed in double; here in 8 double lanes, then the tail in order. R weight rows × T activation rows into
 // y[t·ldy + r]: each 8-value chunk is loaded (and widened) once for all rows or all tokens, and
 // per (row, token) the operations are those of R = T = 1.
-template <class L, int R, int T>
+template <class L, int R, int T, class A = LoadF32>
 void float_tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size_t as, float* y, size_t ldy) {
   float64x2_t acc[R][T][4];
   for (int r = 0; r < R; ++r)
@@ -73,7 +73,7 @@ void float_tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     float32x4_t a[T][2];
-    for (int t = 0; t < T; ++t) L::load(act + size_t(t) * as, i, a[t][0], a[t][1]);
+    for (int t = 0; t < T; ++t) A::load(act + size_t(t) * as, i, a[t][0], a[t][1]);
     for (int r = 0; r < R; ++r) {
       float32x4_t x0, x1;
       L::load(w + size_t(r) * ws, i, x0, x1);
@@ -93,7 +93,7 @@ void float_tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size
       double s = vaddvq_f64(vaddq_f64(vaddq_f64(c[0], c[1]), vaddq_f64(c[2], c[3])));
       const uint8_t* x = w + size_t(r) * ws;
       const uint8_t* a = act + size_t(t) * as;
-      for (int64_t j = i; j < n; ++j) s += double(L::one(x, j) * L::one(a, j));
+      for (int64_t j = i; j < n; ++j) s += double(L::one(x, j) * A::one(a, j));
       y[size_t(t) * ldy + size_t(r)] = float(s);
     }
   }

@@ -29,7 +29,7 @@ namespace kq {
 const TypeTraits kTypeTraits[] = {
   // type         name      block size  quant  act-only vec_dot_type  to_float              from_float          vec_dot          from_float_refined
   {QType::F32,    "F32",    1,   4,   false, false, QType::F32,  dequantize_row_f32,    quantize_row_f32,    dot_f32_f32,  nullptr},
-  {QType::F16,    "F16",    1,   2,   false, false, QType::F16,  dequantize_row_f16,    quantize_row_f16,    dot_f16_f16,  nullptr},
+  {QType::F16,    "F16",    1,   2,   false, false, QType::F32,  dequantize_row_f16,    quantize_row_f16,    dot_f16_f32,  nullptr},
   {QType::Q4_0,   "Q4_0",   32,  18,  true,  false, QType::Q8_0, dequantize_row_q4_0,   quantize_row_q4_0,   dot_q4_0_q8_0, quantize_row_q4_0_refined},
   {QType::Q4_1,   "Q4_1",   32,  20,  true,  false, QType::Q8_1, dequantize_row_q4_1,   quantize_row_q4_1,   dot_q4_1_q8_1, quantize_row_q4_1_refined},
   {QType::Q5_0,   "Q5_0",   32,  22,  true,  false, QType::Q8_0, dequantize_row_q5_0,   quantize_row_q5_0,   dot_q5_0_q8_0, quantize_row_q5_0_refined},
@@ -44,7 +44,7 @@ const TypeTraits kTypeTraits[] = {
   {QType::Q8_K,   "Q8_K",   256, 292, true,  true,  QType::Q8_K, dequantize_row_q8_k,   quantize_row_q8_k,   nullptr,       nullptr},
   {QType::IQ4_NL, "IQ4_NL", 32,  18,  true,  false, QType::Q8_0, dequantize_row_iq4_nl, quantize_row_iq4_nl, dot_iq4_nl_q8_0, quantize_row_iq4_nl_refined},
   {QType::IQ4_XS, "IQ4_XS", 256, 136, true,  false, QType::Q8_K, dequantize_row_iq4_xs, quantize_row_iq4_xs, dot_iq4_xs_q8_k, quantize_row_iq4_xs_refined},
-  {QType::BF16,   "BF16",   1,   2,   false, false, QType::BF16, dequantize_row_bf16,   quantize_row_bf16,   dot_bf16_bf16, nullptr},
+  {QType::BF16,   "BF16",   1,   2,   false, false, QType::F32,  dequantize_row_bf16,   quantize_row_bf16,   dot_bf16_f32, nullptr},
 };
 // clang-format on
 const size_t kTypeCount = sizeof(kTypeTraits) / sizeof(kTypeTraits[0]);

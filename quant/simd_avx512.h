@@ -11,8 +11,8 @@
 // per token instead. tile<K, R, T> runs R rows × T tokens; each (row, token) pair sees the same
 // instruction sequence whatever R and T are, so a row's result does not depend on the tile
 // (mul_rows and vec_dot agree bit for bit). Integer parts are exact; quant types round in f32
-// per lane (one or two fmas per step, then a fixed 16-lane tree); float types sum each step in
-// f32 and the steps in double, like the references' double sums.
+// per lane (one or two fmas per step, then a fixed 16-lane tree); float types run one f32 FMA
+// chain per lane over the whole row, then the same tree.
 //
 // Activation quants are assumed in [-127, 127], which every converter produces (Q8_0/Q8_1:
 // nearest(x·127/amax); Q8_K: the extreme maps to -127). The sign-transfer paths (Q8_0, IQ4_NL
@@ -41,7 +41,7 @@
 
 namespace kq {
 
-// Installs the VNNI / BF16 entries (quant/kernels_avx512vnni.cpp); called by fill_kernels_avx512
+// Installs the VNNI entries (quant/kernels_avx512vnni.cpp); called by fill_kernels_avx512
 // only when the CPU has avx512vnni.
 void fill_kernels_avx512vnni(KernelTable& t, const CpuFeatures& cpu);
 
@@ -801,16 +801,6 @@ struct KIQ4NL {
 
 // ---------------------------------------------------------------------------------------------
 // Float weights, 128 elements per step (a partial step loads the rest under masks, zeros beyond).
-// The scalar references sum exact (F16, BF16) or f32-rounded (F32) products in double; here each
-// lane sums a step's 8 products in f32 (an fma chain: 8 roundings at most, relative to that
-// partial sum), then the step goes into 8 double lanes, so the error does not grow with k.
-struct AccD {
-  __m512d d;
-};
-KQ_AI void add_pd16(AccD& acc, __m512 p) {
-  acc.d = _mm512_add_pd(acc.d, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(p)),
-                                             _mm512_cvtps_pd(_mm512_extractf32x8_ps(p, 1))));
-}
 // Lanes of sub-vector i (16 elements) present in a step of rem elements.
 KQ_AI __mmask16 mask16(int rem, int i) {
   const int n = rem - 16 * i;
@@ -819,12 +809,6 @@ KQ_AI __mmask16 mask16(int rem, int i) {
 struct F8 {
   __m512 v[8];
 };
-KQ_AI void dot_f8(AccD& acc, const F8& w, const F8& a) {
-  __m512 p = _mm512_mul_ps(w.v[0], a.v[0]);
-#pragma GCC unroll 8
-  for (int i = 1; i < 8; ++i) p = _mm512_fmadd_ps(w.v[i], a.v[i], p);
-  add_pd16(acc, p);
-}
 KQ_AI __m512 bf16_to_f32(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
 // Kind 0: f32, 1: f16, 2: bf16.
 template <int kKind, bool Full>
@@ -842,69 +826,33 @@ KQ_AI F8 load_f8(const uint8_t* p, int rem) {
   }
   return r;
 }
+// Weight kind kKind (0: f32, 1: f16, 2: bf16, widened exactly) against f32 activations. The
+// arithmetic every float kernel shares (decode here, the prefill GEMM in gemm_float_avx512.cpp and
+// both AVX2 forms): 16 f32 lanes, lane j an FMA chain over elements j, j+16, j+32, ... in order,
+// then hsum's fixed tree. So a (row, token) result does not depend on the batch, the tile or the
+// kernel that computed it.
 template <int kKind>
 struct KFloat {
   static constexpr int64_t kStep = 128;
-  static constexpr size_t kWStep = kKind == 0 ? 512 : 256, kAStep = kWStep;
-  using Acc = AccD;
+  static constexpr size_t kWStep = kKind == 0 ? 512 : 256, kAStep = 512;
   using A = F8;
   using W = F8;
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return load_f8<kKind, Full>(a, rem);
+    return load_f8<0, Full>(a, rem);
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {
     return load_f8<kKind, Full>(w, rem);
   }
-  static KQ_AI void dot(Acc& acc, const W& w, const A& a) { dot_f8(acc, w, a); }
+  static KQ_AI void dot(__m512& acc, const W& w, const A& a) {
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) acc = _mm512_fmadd_ps(w.v[i], a.v[i], acc);
+  }
 };
 using KF32 = KFloat<0>;
 using KF16 = KFloat<1>;
 using KBF16 = KFloat<2>;
-
-#if defined(__AVX512BF16__)
-// BF16 with vdpbf16ps: four instructions a step (two exact products per lane each, two
-// roundings; subnormal inputs and outputs count as zero), then into the double lanes.
-struct KBF16Dp {
-  static constexpr int64_t kStep = 128;
-  static constexpr size_t kWStep = 256, kAStep = 256;
-  using Acc = AccD;
-  struct A {
-    __m512bh v[4];
-  };
-  using W = A;
-  template <bool Full>
-  static KQ_AI A load(const uint8_t* p, int rem) {
-    A r;
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      if constexpr (Full) {
-        r.v[i] = __m512bh(ld512(p + 64 * i));
-      } else {
-        const int n = rem - 32 * i;
-        const __mmask32 m = n >= 32 ? __mmask32(0xFFFFFFFFu) : n <= 0 ? __mmask32(0) : __mmask32((1u << n) - 1);
-        r.v[i] = __m512bh(_mm512_maskz_loadu_epi16(m, p + 64 * i));
-      }
-    }
-    return r;
-  }
-  template <bool Full>
-  static KQ_AI A act(const uint8_t* a, int rem) {
-    return load<Full>(a, rem);
-  }
-  template <bool Full>
-  static KQ_AI W wts(const uint8_t* w, int rem) {
-    return load<Full>(w, rem);
-  }
-  static KQ_AI void dot(Acc& acc, const W& w, const A& a) {
-    __m512 p = _mm512_dpbf16_ps(_mm512_setzero_ps(), w.v[0], a.v[0]);
-#pragma GCC unroll 3
-    for (int i = 1; i < 4; ++i) p = _mm512_dpbf16_ps(p, w.v[i], a.v[i]);
-    add_pd16(acc, p);
-  }
-};
-#endif
 
 // ---------------------------------------------------------------------------------------------
 // Drivers.
@@ -923,15 +871,7 @@ KQ_AI void acc_zero(AccZX& a) {
   a.a = _mm512_setzero_ps();
   a.m = _mm_setzero_ps();
 }
-KQ_AI void acc_zero(AccD& a) { a.d = _mm512_setzero_pd(); }
 KQ_AI float acc_sum(const __m512& a) { return hsum(a); }
-// Double lanes: summed in double (fixed tree), rounded to float once, like the references.
-KQ_AI float acc_sum(const AccD& a) {
-  const __m256d b = _mm256_add_pd(_mm512_castpd512_pd256(a.d), _mm512_extractf64x4_pd(a.d, 1));
-  __m128d c = _mm_add_pd(_mm256_castpd256_pd128(b), _mm256_extractf128_pd(b, 1));
-  c = _mm_add_sd(c, _mm_unpackhi_pd(c, c));
-  return float(_mm_cvtsd_f64(c));
-}
 KQ_AI float acc_sum(const AccZX& a) {
   __m128 m = _mm_add_ps(a.m, _mm_movehl_ps(a.m, a.m));
   m = _mm_add_ss(m, _mm_movehdup_ps(m));

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/conformance_models.h"
 #include "tests/support/run_command.h"
 #include "tests/support/testdata.h"
 
@@ -66,7 +67,8 @@ TEST_CASE("kq ppl --kl-divergence against llama.cpp's base logits", "[cli]") {
                               "Mean PPL(Q)/PPL(base)", "Mean ln(PPL(Q)/PPL(base))", "Mean    Δp:", "RMS Δp    :"})
       CHECK(r.out.find(label) != std::string::npos);
     if (is_unquantized(name)) {
-      CHECK(kld <= 2e-4);
+      // BF16: llama.cpp rounded the activations (kq does not); held to that rounding's size.
+      CHECK(kld <= (kq::test::llamacpp_rounds_activations(name) ? kq::test::kLlamacppBf16MeanKld : 2e-4));
       CHECK(same_top >= 98.5);
     } else {
       CHECK(kld <= 0.05);

@@ -57,9 +57,11 @@ TEST_CASE("kq run --json greedy output matches llama.cpp's refdumps", "[cli]") {
     }
     if (is_unquantized(name)) {
       CHECK(tokens == std::vector<int32_t>(ref.greedy_ids.begin(), ref.greedy_ids.begin() + 16));
+      // BF16: llama.cpp rounded the activations; kq is held to that rounding's measured size.
+      const double tol = kq::test::llamacpp_rounds_activations(name) ? kq::test::llamacpp_step0_diff_vs_f32(name) : 0.01;
       for (size_t k = 0; k < 5; ++k) {
         CHECK(top[0][k].at("id").as_int() == ref.top5[0][k].first);
-        CHECK(std::fabs(top[0][k].at("logit").as_number() - ref.top5[0][k].second) <= 0.01);
+        CHECK(std::fabs(top[0][k].at("logit").as_number() - ref.top5[0][k].second) <= tol);
       }
     }
   }

@@ -59,7 +59,8 @@ TEST_CASE("kld: kq's logits against llama.cpp's for every model", "[model][confo
     CHECK(r.n_chunks == 10);
     CHECK(r.n_scored == 10 * 63);
     if (is_unquantized(*model)) {
-      CHECK(r.mean_kld <= 2e-4);
+      // BF16: llama.cpp rounded the activations (kq does not); held to that rounding's size.
+      CHECK(r.mean_kld <= (kq::test::llamacpp_rounds_activations(name) ? kq::test::kLlamacppBf16MeanKld : 2e-4));
       CHECK(r.same_top >= 0.985);
     } else {
       CHECK(r.mean_kld <= 0.05);

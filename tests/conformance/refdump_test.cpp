@@ -60,7 +60,9 @@ TEST_CASE("refdump: greedy decoding agrees with llama.cpp", "[model][conformance
     INFO(name << ": " << a.ids_matched << "/16 greedy ids, max step-0 logit diff " << a.max_step0_diff);
     if (kq::test::is_unquantized(name)) {
       CHECK(a.ids_matched == 16);
-      CHECK(a.max_step0_diff <= 0.01f);
+      // BF16: llama.cpp rounded the activations; kq is held to that rounding's measured size.
+      const double tol = kq::test::llamacpp_rounds_activations(name) ? kq::test::llamacpp_step0_diff_vs_f32(name) : 0.01;
+      CHECK(a.max_step0_diff <= tol);
     } else {
       // Loose sanity bar: the logits are the model's, not noise.
       CHECK(a.max_step0_diff <= 1.0f);

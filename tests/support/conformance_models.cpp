@@ -2,6 +2,8 @@
 #include "tests/support/conformance_models.h"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -28,6 +30,19 @@ bool is_unquantized(const std::string& name) {
   for (const GgufTensorInfo& t : f.tensors())
     if (type_traits(t.type).is_quantized) return false;
   return true;
+}
+
+bool llamacpp_rounds_activations(const std::string& name) {
+  return name.size() >= 4 && name.compare(name.size() - 4, 4, "BF16") == 0;
+}
+
+double llamacpp_step0_diff_vs_f32(const std::string& name) {
+  const RefDump r = read_refdump(name), f = read_refdump("synth-tiny-f32");
+  double d = 0;
+  for (const auto& [id, logit] : r.top5[0])
+    for (const auto& [fid, flogit] : f.top5[0])
+      if (id == fid) d = std::max(d, double(std::fabs(logit - flogit)));
+  return d;
 }
 
 namespace {

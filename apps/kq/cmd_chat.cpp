@@ -27,6 +27,7 @@ constexpr const char* kChatUsage =
     "  -m, --model MODEL       GGUF model (default: SmolLM2-135M-Instruct from `scripts/setup --model`)\n"
     "  --system TEXT           system message (default: the chat template's own, if any)\n"
     "  -n, --n-predict N       longest reply in tokens (default -1: until the model ends its turn)\n"
+    "  --no-repack             keep the weights in the file's layout (no load-time row interleaving)\n"
     "  --quiet                 no start-up line on stderr\n"
     "In the chat: /exit or Ctrl-D quits, /clear starts a new conversation, Ctrl-C stops a reply\n"
     "(at the prompt it quits).\n";
@@ -40,6 +41,7 @@ extern "C" void on_sigint(int) {
 }
 
 struct ChatOptions {
+  LoadOptions load;  // --no-repack
   std::string model;
   std::string system;
   bool has_system = false;
@@ -64,6 +66,8 @@ ChatOptions parse_chat_args(const std::vector<std::string>& args) {
       if (o.n_predict < -1) throw UsageError("option " + a + " needs a count >= -1");
     } else if (a == "--quiet") {
       o.quiet = true;
+    } else if (a == "--no-repack") {
+      o.load.repack = false;
     } else {
       throw UsageError("unknown option '" + a + "'");
     }
@@ -186,7 +190,7 @@ class Chat {
 };
 
 int chat(const ChatOptions& o) {
-  const auto model = Model::load(o.model);
+  const auto model = Model::load(o.model, o.load);
   const auto tok = Tokenizer::from_gguf(model->gguf());
   std::string warning;
   ChatTemplate tmpl = ChatTemplate::for_model(model->gguf(), *tok, &warning);

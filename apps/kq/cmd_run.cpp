@@ -27,9 +27,11 @@ constexpr const char* kRunUsage =
     "  --no-bos                add no BOS to the prompt even where the model asks for one\n"
     "  --json                  print one JSON object (ids, text, finish_reason, timings) instead of text\n"
     "  --top-logits K          with --json: the K highest logits before every generated token\n"
+    "  --no-repack             keep the weights in the file's layout (no load-time row interleaving)\n"
     "  --quiet                 no load or timing lines on stderr\n";
 
 struct RunOptions {
+  LoadOptions load;  // --no-repack
   std::string model;
   std::string prompt;
   bool have_prompt = false;
@@ -70,6 +72,8 @@ RunOptions parse_run_args(const std::vector<std::string>& args) {
       if (o.top_logits < 0) throw UsageError("option --top-logits needs a count >= 0");
     } else if (a == "--quiet") {
       o.quiet = true;
+    } else if (a == "--no-repack") {
+      o.load.repack = false;
     } else {
       throw UsageError("unknown option '" + a + "'");
     }
@@ -128,7 +132,7 @@ int run(const RunOptions& o) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
   };
   const auto t_load = Clock::now();
-  const auto model = Model::load(o.model);
+  const auto model = Model::load(o.model, o.load);
   const auto tok = Tokenizer::from_gguf(model->gguf());
   Session session(*model, o.session);
   if (!o.quiet)

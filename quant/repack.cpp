@@ -30,8 +30,12 @@ void repack_rows(QType type, const uint8_t* src, size_t row_bytes, int64_t n_row
       for (int64_t r = 0; r < kRepackRows; ++r) {
         const auto* blk = reinterpret_cast<const BlockQ8_0*>(src + size_t(g * kRepackRows + r) * row_bytes) + b;
         std::memcpy(out + 2 * r, &blk->d, 2);
-        for (int j = 0; j < 8; ++j)
-          for (int i = 0; i < 4; ++i) out[32 + 64 * j + 4 * r + i] = uint8_t(blk->qs[4 * j + i]) ^ 0x80;
+        for (int j = 0; j < 8; ++j) {  // each quad moves as one 32-bit word, +128 on every byte
+          uint32_t q;
+          std::memcpy(&q, blk->qs + 4 * j, 4);
+          q ^= 0x80808080u;
+          std::memcpy(out + 32 + 64 * j + 4 * r, &q, 4);
+        }
       }
     }
   }

@@ -45,7 +45,8 @@ constexpr const char* kBenchUsage =
     "  --save FILE              write the synthetic model (with a byte-fallback vocabulary) to a GGUF file\n"
     "                           and exit, so kq run, quantize, ppl and fit can open it\n"
     "  --no-hugepages           no madvise(MADV_HUGEPAGE) on synthetic weights and the bandwidth probe\n"
-    "  --no-repack              keep the weights in the file's layout (no load-time row interleaving)\n"
+    "  --repack, --no-repack    interleave Q8_0 weights at load for the AVX-512 VNNI repacked kernel, or\n"
+    "                           keep the file's layout (the default: repacking measured no faster yet)\n"
     "  --json                   print one JSON object instead of the table\n"
     "  --quiet                  no progress lines on stderr\n";
 
@@ -64,7 +65,7 @@ struct BenchOptions {
   std::string save;  // --save FILE: write the synthetic model instead of benchmarking
   uint64_t membw_bytes = kMembwDefaultBytes;
   bool huge_pages = true;
-  bool repack = true;
+  bool repack = false;
   bool json = false;
   bool quiet = false;
 };
@@ -126,8 +127,8 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
       o.save = flag_value(args, i);
     } else if (a == "--no-hugepages") {
       o.huge_pages = false;
-    } else if (a == "--no-repack") {
-      o.repack = false;
+    } else if (a == "--repack" || a == "--no-repack") {
+      o.repack = a == "--repack";
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--quiet") {

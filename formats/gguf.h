@@ -50,6 +50,7 @@ class GgufFile {
   uint64_t data_offset() const { return data_offset_; }  // absolute start of the tensor data section
   uint64_t file_size() const { return size_; }
   const uint8_t* bytes() const { return base_; }
+  bool mapped() const { return map_ != nullptr; }  // the bytes are a private file mapping (open)
 
   // Metadata in file order.
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }

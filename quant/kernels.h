@@ -44,8 +44,12 @@ struct TypeKernels {
   ScratchFn gemm_scratch = nullptr; // per-thread scratch for gemm (null: none)
   int gemm_rows = 16;               // rows per gemm tile that the caller should hand over at once
   int gemm_min_tokens = 1 << 30;    // use gemm when n_tok >= this
+  MatmulFn mul_repacked = nullptr;  // any token count on the load-time repacked layout of
+                                    // quant/repack.h (tile.w: first row group, w_stride: bytes per
+                                    // group, n_rows: whole groups); null: never repacked
   const char* name = "scalar";      // which implementation, for `kq info --cpu`
   const char* gemm_name = "";       // which gemm implementation ("" when none)
+  const char* repacked_name = "";   // which repacked-layout kernel ("" when none)
 };
 
 constexpr int kMaxTypeId = 64;  // ggml ids are below this
@@ -77,6 +81,8 @@ void fill_kernels_neon(KernelTable& t, const CpuFeatures& cpu);
 void fill_gemm_avx2(KernelTable& t, const CpuFeatures& cpu);
 void fill_gemm_avx512(KernelTable& t, const CpuFeatures& cpu);
 void fill_gemm_neon(KernelTable& t, const CpuFeatures& cpu);
+// Kernels for the load-time repacked layouts (quant/kernels_repack_*.cpp).
+void fill_repacked_avx512vnni(KernelTable& t);
 
 // Scalar activation conversion (the reference every ISA's converter must equal byte for byte):
 // Q8_0 and Q8_1 round x·(127/amax) half-to-even like ggml's x86 kernels; other types use the

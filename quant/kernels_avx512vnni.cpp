@@ -10,6 +10,7 @@ void fill_kernels_avx512vnni(KernelTable& t, const CpuFeatures& cpu) {
   using namespace avx512;
   if (!cpu.avx512vnni) return;
   install_quants<true>(t, "avx512-vnni");
+  fill_repacked_avx512vnni(t);
 }
 
 }  // namespace kq

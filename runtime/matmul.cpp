@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "quant/kernels.h"
 #include "quant/registry.h"
+#include "quant/repack.h"
 
 namespace kq {
 namespace {
@@ -33,7 +34,8 @@ void quantize_activations(QType type, const float* x, void* dst, int64_t n) { co
 
 size_t matmul_scratch_bytes(const TensorView& w, int n_tokens, int n_threads) {
   const TypeKernels& k = kernels()[w.type];
-  const size_t tile = n_tokens >= k.gemm_min_tokens ? tile_scratch_bytes(k, w.ne[0]) : 0;
+  const bool repacked = w.repacked && k.mul_repacked;
+  const size_t tile = !repacked && n_tokens >= k.gemm_min_tokens ? tile_scratch_bytes(k, w.ne[0]) : 0;
   return activation_bytes(w, n_tokens) + tile * size_t(std::max(n_threads, 1)) + kAlign;
 }
 
@@ -49,13 +51,16 @@ void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t
   // Scratch: [converted activations][per-thread tile scratch], each 64-byte aligned.
   uint8_t* base = reinterpret_cast<uint8_t*>(align_up(reinterpret_cast<uintptr_t>(scratch)));
   uint8_t* act = in_place ? nullptr : base;
-  const bool use_gemm = k.gemm && n_tokens >= k.gemm_min_tokens;
+  // A repacked weight goes through its own kernel for every token count, in whole row groups.
+  const bool repacked = w.repacked && k.mul_repacked;
+  const bool use_gemm = !repacked && k.gemm && n_tokens >= k.gemm_min_tokens;
   const size_t tile_bytes = use_gemm ? tile_scratch_bytes(k, n_cols) : 0;
   uint8_t* tiles = base + activation_bytes(w, n_tokens);
 
   // Row chunks: for decode, one contiguous share per thread (a multiple of 16 rows) so each
   // thread streams its own part of the weights.
   const int64_t share = (n_rows + n_threads - 1) / std::max(n_threads, 1);
+  static_assert(kRepackRows == 16, "repacked chunks use the 16-row shares");
   const int64_t share16 = std::max<int64_t>(16, (share + 15) / 16 * 16);
   // GEMM tiles are at most gemm_rows, and smaller when that is what gives every thread work.
   const int64_t chunk = use_gemm ? std::min<int64_t>(std::max(k.gemm_rows, 1), share16) : share16;
@@ -84,10 +89,16 @@ void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t
     for (int64_t c = 0; c < n_chunks; ++c) {
       const int64_t r0 = c * chunk;
       MatmulTile t = tile;
-      t.w = static_cast<const uint8_t*>(w.row(r0));
       t.n_rows = std::min(chunk, n_rows - r0);
       t.y = y + r0;
-      run_tile(k, t);
+      if (repacked) {  // chunks are multiples of 16 rows, as are the tensor's rows
+        t.w = w.repacked + size_t(r0) * w.row_bytes;
+        t.w_stride = size_t(kRepackRows) * w.row_bytes;
+        k.mul_repacked(t);
+      } else {
+        t.w = static_cast<const uint8_t*>(w.row(r0));
+        run_tile(k, t);
+      }
     }
   }
 }

@@ -292,7 +292,9 @@ std::unique_ptr<Model> build_synthetic_model(const SyntheticShape& shape, const 
     fill_rows(dst, t, it->second, seed);
   }
   GgufFile file = GgufFile::from_memory(base, total, "synthetic " + shape.name);
-  return Model::from_gguf(std::move(file), std::shared_ptr<const void>(image, image.get()));
+  LoadOptions load;
+  load.repack = options.repack;
+  return Model::from_gguf(std::move(file), std::shared_ptr<const void>(image, image.get()), load);
 }
 
 namespace {

@@ -38,6 +38,7 @@ struct SyntheticOptions {
   FileType file_type = FileType::kQ4_K_M;
   uint64_t seed = 1;
   bool huge_pages = true;  // madvise(MADV_HUGEPAGE) on the weight memory
+  bool repack = false;     // repack eligible weights at load (LoadOptions::repack)
 };
 
 // Builds the model in one anonymous, 64-byte-aligned mapping holding a GGUF image (no tokenizer, no

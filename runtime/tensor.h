@@ -14,6 +14,8 @@ struct TensorView {
   std::array<int64_t, 4> ne{0, 1, 1, 1};  // ggml order: ne[0] is the row length (elements)
   size_t row_bytes = 0;                   // bytes of one row of ne[0] elements (ggml's nb[1])
   const uint8_t* data = nullptr;          // [n_rows() * row_bytes] bytes; null = tensor absent
+  const uint8_t* repacked = nullptr;      // the same rows in quant/repack.h's interleaved layout
+                                          // (owned by the Model; null: not repacked, use data)
 
   bool present() const { return data != nullptr; }
   int64_t n_cols() const { return ne[0]; }

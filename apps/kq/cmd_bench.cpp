@@ -45,6 +45,8 @@ constexpr const char* kBenchUsage =
     "  --save FILE              write the synthetic model (with a byte-fallback vocabulary) to a GGUF file\n"
     "                           and exit, so kq run, quantize, ppl and fit can open it\n"
     "  --no-hugepages           no madvise(MADV_HUGEPAGE) on synthetic weights and the bandwidth probe\n"
+    "  --repack, --no-repack    interleave Q8_0 weights at load for the AVX-512 VNNI repacked kernel, or\n"
+    "                           keep the file's layout (the default: repacking measured no faster yet)\n"
     "  --json                   print one JSON object instead of the table\n"
     "  --quiet                  no progress lines on stderr\n";
 
@@ -63,6 +65,7 @@ struct BenchOptions {
   std::string save;  // --save FILE: write the synthetic model instead of benchmarking
   uint64_t membw_bytes = kMembwDefaultBytes;
   bool huge_pages = true;
+  bool repack = false;
   bool json = false;
   bool quiet = false;
 };
@@ -124,6 +127,8 @@ BenchOptions parse_bench_args(const std::vector<std::string>& args) {
       o.save = flag_value(args, i);
     } else if (a == "--no-hugepages") {
       o.huge_pages = false;
+    } else if (a == "--repack" || a == "--no-repack") {
+      o.repack = a == "--repack";
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--quiet") {
@@ -424,16 +429,20 @@ int bench_membw_only(const BenchOptions& o) {
 }
 
 std::unique_ptr<Model> open_model(const BenchOptions& o) {
-  if (!o.shape) return Model::load(o.model);
+  LoadOptions load;
+  load.repack = o.repack;
+  if (!o.shape) return Model::load(o.model, load);
   SyntheticOptions so;
   so.file_type = *parse_file_type(o.type_name);
   so.huge_pages = o.huge_pages;
+  so.repack = o.repack && o.save.empty();  // --save writes the file's layout
   if (!o.quiet) std::fprintf(stderr, "kq bench: building synthetic %s %s\n", o.shape->name.c_str(), o.type_name.c_str());
   const auto t0 = std::chrono::steady_clock::now();
   auto m = build_synthetic_model(*o.shape, so);
   if (!o.quiet)
-    std::fprintf(stderr, "kq bench: built %s of weights in %.1f s\n", human_bytes(double(m->weight_bytes())).c_str(),
-                 seconds_since(t0));
+    std::fprintf(stderr, "kq bench: built %s of weights in %.1f s (%d tensors repacked, %s)\n",
+                 human_bytes(double(m->weight_bytes())).c_str(), seconds_since(t0), m->repacked_tensors(),
+                 human_bytes(double(m->repacked_bytes())).c_str());
   return m;
 }
 

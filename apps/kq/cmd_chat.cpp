@@ -27,6 +27,8 @@ constexpr const char* kChatUsage =
     "  -m, --model MODEL       GGUF model (default: SmolLM2-135M-Instruct from `scripts/setup --model`)\n"
     "  --system TEXT           system message (default: the chat template's own, if any)\n"
     "  -n, --n-predict N       longest reply in tokens (default -1: until the model ends its turn)\n"
+    "  --repack, --no-repack   interleave Q8_0 weights at load for the AVX-512 VNNI repacked kernel, or\n"
+    "                          keep the file's layout (the default: repacking measured no faster yet)\n"
     "  --quiet                 no start-up line on stderr\n"
     "In the chat: /exit or Ctrl-D quits, /clear starts a new conversation, Ctrl-C stops a reply\n"
     "(at the prompt it quits).\n";
@@ -40,6 +42,7 @@ extern "C" void on_sigint(int) {
 }
 
 struct ChatOptions {
+  LoadOptions load;  // --repack / --no-repack
   std::string model;
   std::string system;
   bool has_system = false;
@@ -67,6 +70,8 @@ ChatOptions parse_chat_args(const std::vector<std::string>& args) {
       o.quiet = true;
     } else if (a == "--fit") {
       o.fit = true;
+    } else if (a == "--repack" || a == "--no-repack") {
+      o.load.repack = a == "--repack";
     } else {
       throw UsageError("unknown option '" + a + "'");
     }
@@ -190,7 +195,7 @@ class Chat {
 };
 
 int chat(const ChatOptions& options) {
-  const auto model = Model::load(options.model);
+  const auto model = Model::load(options.model, options.load);
   ChatOptions o = options;
   if (o.fit) fit_context(*model, o.session, "chat");
   const auto tok = Tokenizer::from_gguf(model->gguf());

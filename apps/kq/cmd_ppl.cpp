@@ -23,12 +23,15 @@ constexpr const char* kPplUsage =
     "  -f, --file TEXT         text to score (tokenized with BOS where the model adds one)\n"
     "  -c, --ctx-size N        tokens per chunk (default 512; with --kl-divergence: the base file's)\n"
     "  -b, --batch-size N      tokens per forward pass (default: the chunk)\n"
+    "  --repack, --no-repack   interleave Q8_0 weights at load for the AVX-512 VNNI repacked kernel, or\n"
+    "                          keep the file's layout (the default: repacking measured no faster yet)\n"
     "  -t, --threads N         threads (default: physical cores)\n"
     "  --chunks N              score only the first N chunks\n"
     "  --kl-divergence-base F  llama-perplexity logits file to write (or read with --kl-divergence)\n"
     "  --kl-divergence         compare against --kl-divergence-base instead of writing it\n";
 
 struct PplOptions {
+  LoadOptions load;  // --repack / --no-repack
   std::string model, text_file, kld_base;
   bool kld = false;
   PerplexityOptions ppl;
@@ -55,6 +58,8 @@ PplOptions parse_ppl_args(const std::vector<std::string>& args) {
       o.kld_base = flag_value(args, i);
     } else if (a == "--kl-divergence") {
       o.kld = true;
+    } else if (a == "--repack" || a == "--no-repack") {
+      o.load.repack = a == "--repack";
     } else {
       throw UsageError("unknown option '" + a + "'");
     }
@@ -112,7 +117,7 @@ void print_kld(const KldResult& r) {
 
 int ppl(PplOptions o) {
   const auto t0 = std::chrono::steady_clock::now();
-  const auto model = Model::load(o.model);
+  const auto model = Model::load(o.model, o.load);
   const auto tok = Tokenizer::from_gguf(model->gguf());
   // llama-perplexity evaluates each chunk's first token as BOS when the vocabulary adds one.
   o.ppl.bos_id = tok->add_bos() ? tok->bos() : -1;

@@ -151,6 +151,16 @@ GpuPlan plan_gpu(const MemoryPlan& p, uint64_t gpu_mem) {
   return g;
 }
 
+// The tensors of one placed layer, by their names without the "blk.N." prefix (every layer has the
+// same set), so the GPU plan can say which tensors move.
+std::vector<std::string> layer_tensor_names(const ModelHeader& header, int layer) {
+  const std::string prefix = "blk." + std::to_string(layer) + ".";
+  std::vector<std::string> names;
+  for (const PlanTensor& t : header.tensors)
+    if (t.name.rfind(prefix, 0) == 0) names.push_back(t.name.substr(prefix.size()));
+  return names;
+}
+
 int fit(const FitOptions& o) {
   ModelHeader header;
   std::string what;
@@ -212,6 +222,10 @@ int fit(const FitOptions& o) {
       g.set("n_layers", gpu->n_layers);
       g.set("first_layer", gpu->first_layer);
       g.set("bytes", gpu->bytes);
+      json::Value names = json::Value::array();
+      if (gpu->n_layers > 0)
+        for (const std::string& n : layer_tensor_names(header, gpu->first_layer)) names.push_back(n);
+      g.set("layer_tensors", std::move(names));  // per placed layer, without the "blk.N." prefix
       out.set("gpu", std::move(g));
     }
     const std::string text = json::dump(out) + "\n";
@@ -257,6 +271,10 @@ int fit(const FitOptions& o) {
     } else {
       std::printf("    %d of %d layers would fit: blk.%d .. blk.%d, %s of weights and KV cache\n", gpu->n_layers,
                   n_layer, gpu->first_layer, n_layer - 1, gib(gpu->bytes).c_str());
+      std::string names;
+      for (const std::string& n : layer_tensor_names(header, gpu->first_layer)) names += (names.empty() ? "" : " ") + n;
+      std::printf("    tensors of each of those layers: %s, and the layer's KV cache\n", names.c_str());
+      std::printf("    in RAM: the other layers, token_embd, output_norm and output\n");
       std::printf("    RAM would then hold %s\n", gib(plan.total - gpu->bytes).c_str());
     }
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "formats/gguf.h"
 #include "tests/support/run_command.h"
 #include "tests/support/testdata.h"
 
@@ -115,9 +116,19 @@ TEST_CASE("kq fit --gpu-mem: whole layers from the last, labelled as a plan", "[
   // A stories260K layer is ~195 KiB of weights + 64 KiB of f16 KV at 512: one fits in 300 KiB, two do not.
   CHECK(g.at("n_layers").as_int() == 1);
   CHECK(g.at("first_layer").as_int() == 4);
+  // Which tensors move: every tensor of blk.4, named without the prefix, in the file's order.
+  std::vector<std::string> names;
+  for (const kq::json::Value& n : g.at("layer_tensors").items()) names.push_back(n.as_string());
+  std::vector<std::string> want;
+  const kq::GgufFile file = kq::GgufFile::open(model);
+  for (const kq::GgufTensorInfo& t : file.tensors())
+    if (t.name.rfind("blk.4.", 0) == 0) want.push_back(t.name.substr(6));
+  CHECK(want.size() == 9);
+  CHECK(names == want);
   const CommandResult r = run_kq({"fit", "-m", model, "--gpu-mem", "300K", "--bandwidth", "5"});
   CHECK_THAT(r.out, Catch::Contains("no GPU backend built"));
   CHECK_THAT(r.out, Catch::Contains("1 of 5 layers would fit: blk.4 .. blk.4"));
+  CHECK_THAT(r.out, Catch::Contains("tensors of each of those layers: attn_q.weight attn_k.weight"));
 }
 
 TEST_CASE("kq fit: bad input is one clear error", "[apps]") {

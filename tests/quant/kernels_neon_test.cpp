@@ -119,11 +119,12 @@ std::vector<uint8_t> activation_row(QType w, int64_t n, float sigma) {
   return row;
 }
 
-// Σ|x_i·y_i| of a float-type row pair, products in f32 as both implementations round them.
+// Σ|x_i·y_i| of a float-type weight row and its activation row (of the weight's vec_dot_type),
+// products in f32 as both implementations round them.
 double abs_product_sum(QType t, const uint8_t* x, const uint8_t* y, int64_t n) {
   std::vector<float> fx(static_cast<size_t>(n)), fy(static_cast<size_t>(n));
   type_traits(t).to_float(x, fx.data(), n);
-  type_traits(t).to_float(y, fy.data(), n);
+  type_traits(type_traits(t).vec_dot_type).to_float(y, fy.data(), n);
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += std::fabs(double(fx[size_t(i)] * fy[size_t(i)]));
   return s;

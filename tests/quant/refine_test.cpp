@@ -42,7 +42,8 @@ std::vector<float> rule_weights(const WeightRule& r, const std::vector<float>& x
     return s / float(count);
   };
   for (size_t i = 0; i < n; ++i) {
-    const size_t from = r.im == Im::Row ? 0 : i - i % size_t(r.block);
+    // (Row and Raw rules have no block: r.block may be 0 there.)
+    const size_t from = r.im == Im::Row || r.im == Im::Raw ? 0 : i - i % size_t(r.block);
     const float s2 = r.im == Im::Raw ? 0 : r.sigma_factor * mean_sq(from, r.im == Im::Row ? n : size_t(r.block));
     w[i] = r.im == Im::Raw ? qw[i] : qw[i] * std::sqrt(s2 + x[i] * x[i]);
   }

@@ -1,4 +1,5 @@
-// Prefill GEMM kernels against the scalar reference vec_dot: every type, tile shape and ISA level that has one.
+// Prefill GEMM kernels against the scalar reference vec_dot: every type, tile shape and ISA level that has one
+// (x86 within the float-order bound, NEON bit for bit).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -166,6 +167,8 @@ TEST_CASE("gemm equals the scalar vec_dot within the float-order bound, for ever
             const size_t i = size_t(t) * size_t(rows) + size_t(r);
             INFO(isa_name(table->isa) << " " << type_name(type) << " k=" << k << " row " << r << " tok " << t);
             REQUIRE(std::fabs(full[i] - p.ref[i]) <= p.bound[i]);
+            // NEON repeats the reference's float operations per (row, token): exactly its bits.
+            if (table->isa == Isa::kNeon) REQUIRE(std::memcmp(&full[i], &p.ref[i], sizeof(float)) == 0);
           }
         }
         // A row's result must not depend on the tile it sits in: every sub-tile equals `full` bit for bit.
@@ -198,6 +201,8 @@ TEST_CASE("gemm equals the scalar vec_dot within the float-order bound, for ever
   // On an AVX-512 VNNI machine every weight type must have a gemm (3 sizes each).
   const CpuFeatures& cpu = cpu_features();
   if (cpu.avx512vnni && cpu.supports(Isa::kAvx512)) CHECK(checked >= int(std::size(kWeightTypes)) * 3);
+  // On an ARM CPU with dotprod every weight type but Q8_0 must have one.
+  if (cpu.dotprod && cpu.supports(Isa::kNeon)) CHECK(checked >= (int(std::size(kWeightTypes)) - 1) * 3);
 }
 
 TEST_CASE("gemm handles all-zero weights and activations", "[gemm]") {

@@ -32,10 +32,12 @@ struct NeonTables {
     base = std::make_unique<KernelTable>();
     fill_kernels_scalar(*base);
     fill_kernels_neon(*base, c);
+    fill_gemm_neon(*base, c);
     if (cpu_features().dotprod) {
       dot = std::make_unique<KernelTable>();
       fill_kernels_scalar(*dot);
       fill_kernels_neon(*dot, cpu_features());
+      fill_gemm_neon(*dot, cpu_features());
     }
   }
   std::vector<const KernelTable*> all() const {
@@ -303,6 +305,69 @@ TEST_CASE("NEON mul_rows: each row equals its vec_dot wherever it sits in the ti
       }
     }
   }
+}
+
+// The prefill gemm (dotprod only) over raw random blocks, which reach every level and scale (Q3_K's
+// −4 · −32, Q2_K's 3 · 15, Q6_K's −128 scales): bit for bit the reference vec_dot, for tiles of
+// every row count 1..19 (micro-tile tails), token counts around the 4-token groups, and padded strides.
+TEST_CASE("NEON dotprod gemm equals the reference vec_dot bit for bit", "[kernels][neon][gemm]") {
+  for (QType type : kWeightTypes) REQUIRE((*tables().base)[type].gemm == nullptr);  // ARMv8.0: decode tiles
+  if (!tables().dot) return;
+  int covered = 0;
+  for (QType type : kWeightTypes) {
+    const TypeKernels& kern = (*tables().dot)[type];
+    if (!kern.gemm) continue;
+    ++covered;
+    const TypeTraits& tt = type_traits(type);
+    const int64_t k = 3 * 256;
+    const int64_t rows = 19;
+    const int n_tok = 9;
+    const size_t w_row = row_size(type, k), a_row = row_size(tt.vec_dot_type, k);
+    const size_t w_stride = w_row + 6, a_stride = a_row + 10;
+    std::vector<uint8_t> w(w_stride * size_t(rows), 0xEE), act(a_stride * size_t(n_tok), 0xEE);
+    for (int64_t r = 0; r < rows; ++r) {
+      const auto row = weight_row(type, k, r % 3 != 0);
+      std::memcpy(&w[size_t(r) * w_stride], row.data(), w_row);
+    }
+    for (int tok = 0; tok < n_tok; ++tok) {
+      const auto row = activation_row(type, k, 1.0f + float(tok % 3));
+      std::memcpy(&act[size_t(tok) * a_stride], row.data(), a_row);
+    }
+    std::vector<uint8_t> scratch(kern.gemm_scratch(k));
+    for (int64_t count : {1, 3, 4, 7, 8, 9, 16, 19}) {
+      for (int toks : {1, 3, 4, 5, 9}) {
+        const size_t ldy = size_t(count) + 2;
+        std::vector<float> y(ldy * size_t(n_tok), -7.0f);
+        MatmulTile tile;
+        tile.k = k;
+        tile.w = w.data() + size_t(rows - count) * w_stride;
+        tile.w_stride = w_stride;
+        tile.n_rows = count;
+        tile.act = act.data();
+        tile.act_stride = a_stride;
+        tile.n_tok = toks;
+        tile.y = y.data();
+        tile.ldy = ldy;
+        tile.scratch = scratch.data();
+        kern.gemm(tile);
+        for (int tok = 0; tok < n_tok; ++tok) {
+          for (size_t r = 0; r < ldy; ++r) {
+            const float got = y[size_t(tok) * ldy + r];
+            INFO(type_name(type) << " " << kern.gemm_name << " rows=" << count << " toks=" << toks << " tok=" << tok
+                                 << " r=" << r);
+            if (int64_t(r) >= count || tok >= toks) {
+              REQUIRE(got == -7.0f);  // outside the tile: untouched
+              continue;
+            }
+            const uint8_t* wr = &w[size_t(rows - count + int64_t(r)) * w_stride];
+            REQUIRE(same_bits(got, tt.vec_dot(k, wr, &act[size_t(tok) * a_stride])));
+          }
+        }
+      }
+    }
+  }
+  // Every quantized type but Q8_0 (whose activation format is changing) has the dotprod gemm.
+  REQUIRE(covered == 11);
 }
 
 TEST_CASE("NEON baseline and dotprod tables give identical results", "[kernels][neon]") {

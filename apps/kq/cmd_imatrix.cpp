@@ -9,6 +9,7 @@
 
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
+#include "apps/kq/duration.h"
 #include "apps/kq/generate.h"
 #include "formats/imatrix_file.h"
 #include "runtime/imatrix_collector.h"
@@ -70,13 +71,6 @@ ImatrixOptions parse_imatrix_args(const std::vector<std::string>& args) {
   if (o.text_file.empty()) throw UsageError("missing -f TEXT");
   if (o.out.empty()) throw UsageError("missing -o FILE");
   return o;
-}
-
-std::string minutes_seconds(double s) {
-  const long total = s > 0 ? long(s + 0.5) : 0;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
-  return buf;
 }
 
 // Prints one progress line per chunk (redrawn in place on a terminal): chunk, running PPL, ETA.

@@ -17,6 +17,7 @@
 
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
+#include "apps/kq/duration.h"
 #include "apps/kq/quantize_fit.h"
 #include "formats/gguf.h"
 #include "formats/imatrix_file.h"
@@ -213,13 +214,6 @@ std::string shape_of(const GgufTensorInfo& t) {
   std::string s = "[";
   for (uint32_t d = 0; d < std::max<uint32_t>(t.n_dims, 1); ++d) s += (d ? ", " : "") + std::to_string(t.ne[d]);
   return s + "]";
-}
-
-std::string minutes_seconds(double s) {
-  const long total = s > 0 ? long(s + 0.5) : 0;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
-  return buf;
 }
 
 struct PlanItem {

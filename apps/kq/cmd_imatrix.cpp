@@ -11,6 +11,7 @@
 #include "apps/kq/commands.h"
 #include "apps/kq/duration.h"
 #include "apps/kq/generate.h"
+#include "apps/kq/perplexity_args.h"
 #include "formats/imatrix_file.h"
 #include "runtime/imatrix_collector.h"
 #include "runtime/model.h"
@@ -30,6 +31,7 @@ constexpr const char* kImatrixUsage =
     "                        W.in_sum2 = Σ x² per input column and W.counts = tokens seen), for\n"
     "                        kq quantize --imatrix FILE or llama-quantize\n"
     "  -c, --ctx-size N      tokens per chunk (default 512)\n"
+    "  -b, --batch-size N    tokens per forward pass (default: the chunk)\n"
     "  --chunks N            use only the first N chunks (default: every whole chunk of the text)\n"
     "  --process-output      collect output.weight too (llama-imatrix leaves it out by default)\n"
     "  -t, --threads N       threads (default: physical cores)\n"
@@ -37,32 +39,20 @@ constexpr const char* kImatrixUsage =
     "Prints progress with an ETA on stderr and, at the end, the perplexity of the calibration text\n"
     "(second half of each chunk scored, as kq ppl).\n";
 
-struct ImatrixOptions {
-  std::string model, text_file, out;
+struct ImatrixOptions : PerplexityArgs {
+  std::string out;
   bool process_output = false;
-  PerplexityOptions ppl;
 };
 
 ImatrixOptions parse_imatrix_args(const std::vector<std::string>& args) {
   ImatrixOptions o;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "-m" || a == "--model") {
-      o.model = flag_value(args, i);
-    } else if (a == "-f" || a == "--file") {
-      o.text_file = flag_value(args, i);
-    } else if (a == "-o" || a == "--output") {
+    if (parse_perplexity_flag(args, i, o)) continue;
+    if (a == "-o" || a == "--output") {
       o.out = flag_value(args, i);
-    } else if (a == "-c" || a == "--ctx-size") {
-      o.ppl.n_ctx = parse_int(a, flag_value(args, i));
-      if (o.ppl.n_ctx < 4) throw UsageError("option " + a + " needs at least 4 tokens");
-    } else if (a == "--chunks") {
-      o.ppl.n_chunks = parse_int(a, flag_value(args, i));
-      if (o.ppl.n_chunks < 1) throw UsageError("option " + a + " needs a count >= 1");
     } else if (a == "--process-output") {
       o.process_output = true;
-    } else if (a == "-t" || a == "--threads") {
-      o.ppl.n_threads = parse_int(a, flag_value(args, i));
     } else {
       throw UsageError("unknown option '" + a + "'");
     }

@@ -84,7 +84,11 @@ int imatrix(ImatrixOptions o) {
   if (access(dir.c_str(), W_OK) != 0)
     throw Error("cannot write '" + o.out + "': '" + dir.string() + "' is not a writable directory");
 
-  const auto model = Model::load(o.model);
+  // Never repacked (and no --repack flag): the collector knows each weight by its data pointer into
+  // the file, which must stay the pointer the matmuls report, and a prefill-only run gains nothing.
+  LoadOptions load;
+  load.repack = false;
+  const auto model = Model::load(o.model, load);
   const auto tok = Tokenizer::from_gguf(model->gguf());
   const std::vector<int32_t> tokens = tok->encode(read_text_file(o.text_file), /*add_special=*/true);
   if (tokens.size() < size_t(o.ppl.n_ctx))

@@ -115,7 +115,9 @@ TEST_CASE("kq imatrix: bad input is one clear line", "[app]") {
              {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "-c", "2"}, "option -c needs at least 4"},
              {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "-b", "0"}, "option -b needs a size >= 1"},
              {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "--chunks", "0"}, "option --chunks needs a count >= 1"},
-             {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "--bogus"}, "unknown option '--bogus'"}}) {
+             {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "--bogus"}, "unknown option '--bogus'"},
+             // imatrix never repacks weights (the collector keys them by their file data pointer).
+             {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "--repack"}, "unknown option '--repack'"}}) {
       const CommandResult r = run_kq(args);
       INFO(r.err);
       CHECK(r.exit_code == 2);

@@ -49,9 +49,9 @@ bool parse_sampling_flag(const std::vector<std::string>& args, size_t& i, Sample
 bool parse_session_flag(const std::vector<std::string>& args, size_t& i, SessionOptions& o);
 
 // Sets o.n_ctx to the largest context (at most the model's trained one) whose memory plan fits the
-// system's budget (runtime/memory_budget) and prints the choice on stderr as "kq COMMAND: --fit: ...".
-// Throws kq::Error when not even a one-token context fits.
-void fit_context(const Model& model, SessionOptions& o, const char* command);
+// system's budget (runtime/memory_budget) and, unless quiet, prints the choice on stderr as
+// "kq COMMAND: --fit: ...". Throws kq::Error when not even a one-token context fits.
+void fit_context(const Model& model, SessionOptions& o, const char* command, bool quiet);
 
 // Usage text of the flags above, for the commands' --help.
 extern const char* const kSamplingUsage;

@@ -115,6 +115,7 @@ int ppl(PplOptions o) {
                 static_cast<long long>(r.n_scored));
     print_kld(r);
   } else {
+    warn_if_beyond_trained_context(*model, o.ppl.n_ctx, "ppl");
     const std::vector<int32_t> tokens = tok->encode(read_text_file(o.text_file), /*add_special=*/true);
     const PerplexityResult r = perplexity(*model, tokens, o.ppl, o.kld_base, progress_printer("PPL"));
     if (!o.kld_base.empty()) std::fprintf(stderr, "kq ppl: wrote the base logits to %s\n", o.kld_base.c_str());

@@ -168,6 +168,15 @@ void fit_context(const Model& model, SessionOptions& o, const char* command, boo
                static_cast<unsigned long long>(budget.budget >> 20));
 }
 
+void warn_if_beyond_trained_context(const Model& model, int n_ctx, const char* command) {
+  const int n_ctx_train = model.config().n_ctx_train;
+  if (n_ctx_train > 0 && n_ctx > n_ctx_train)
+    std::fprintf(stderr,
+                 "kq %s: warning: the context of %d tokens is larger than the %d the model was trained with "
+                 "(n_ctx_train < n_ctx); quality may drop past %d\n",
+                 command, n_ctx, n_ctx_train, n_ctx_train);
+}
+
 namespace {
 
 // Reads a stream to its end; false on a read error.

@@ -53,6 +53,11 @@ bool parse_session_flag(const std::vector<std::string>& args, size_t& i, Session
 // "kq COMMAND: --fit: ...". Throws kq::Error when not even a one-token context fits.
 void fit_context(const Model& model, SessionOptions& o, const char* command, bool quiet);
 
+// Prints one warning line on stderr, "kq COMMAND: warning: ...", when n_ctx is larger than the
+// context the model was trained with (its llama.context_length, when the file gives one): the run
+// goes on, as llama.cpp's does, but positions past the trained context are out of distribution.
+void warn_if_beyond_trained_context(const Model& model, int n_ctx, const char* command);
+
 // Usage text of the flags above, for the commands' --help.
 extern const char* const kSamplingUsage;
 extern const char* const kSessionUsage;

@@ -118,15 +118,8 @@ struct K4Codec : KCodecBase<B> {
     uint8_t ls[8], lm[8];
     for (int j = 0; j < 8; ++j) ls[j] = uint8_t(p.s[j]), lm[j] = uint8_t(p.m[j]);
     set_scales_mins_k4(ls, lm, b.scales);
-    // Sub-blocks 2c and 2c+1 share bytes 32c..32c+31 (low, then high nibbles); Q5_K's bit 4 in qh.
-    for (int c = 0; c < 4; ++c)
-      for (int l = 0; l < 32; ++l)
-        b.qs[32 * c + l] = uint8_t((L[64 * c + l] & 0x0F) | ((L[64 * c + l + 32] & 0x0F) << 4));
-    if constexpr (kNmax == 31) {
-      std::memset(b.qh, 0, sizeof b.qh);
-      for (int e = 0; e < 256; ++e)
-        if (L[e] > 15) b.qh[e % 32] = uint8_t(b.qh[e % 32] | (1u << (e / 32)));
-    }
+    pack_k4_nibbles(L, b.qs);
+    if constexpr (kNmax == 31) pack_q5_k_high_bits(L, b.qh);
   }
 };
 

@@ -18,6 +18,7 @@ namespace {
 
 using refine::Params;
 using refine::refine_row;
+using refine::with_rows;
 
 // Returns sigma^2 = factor * mean(x^2) over the super-block (the imatrix recipes' regulariser).
 float block_sigma2(const float* x, float factor) {
@@ -31,24 +32,25 @@ void imatrix_weights(const float* x, const float* qw, float sigma2, float* w) {
   for (int i = 0; i < 256; ++i) w[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
 }
 
-// Members every k-quant codec shares: the 256-element block and the row functions.
-template <class B>
+// Members every k-quant codec shares: the 256-element block, the row functions, and the imatrix
+// weights with sigma^2 = kSigmaFactor * mean(x^2) over the super-block.
+template <class B, float kSigmaFactor = 2.0f>
 struct KCodecBase {
   using Block = B;
   static constexpr int kBlock = 256;
   void (*reference)(const float*, void*, int64_t, const float*);
   void (*dequantize_row)(const void*, float*, int64_t);
+  void weights(const float* x, const float* qw, float, float* w) const {
+    imatrix_weights(x, qw, block_sigma2(x, kSigmaFactor), w);
+  }
   void dequantize(const Block& b, float* y) const { dequantize_row(&b, y, 256); }
   int seeds(const float*, const Params&, Params*) const { return 0; }
 };
 
 // Q2_K: 16 groups of 16, 4-bit scales and mins, levels 0..3.
-struct Q2KCodec : KCodecBase<BlockQ2K> {
+struct Q2KCodec : KCodecBase<BlockQ2K, 1.0f> {
   refine::Layout layout{16, 16, 0, 15, 0, 15, true};
   refine::UniformLevels levels{0, 3};
-  void weights(const float* x, const float* qw, float, float* w) const {
-    imatrix_weights(x, qw, block_sigma2(x, 1.0f), w);
-  }
   Params decode(const Block& b) const {
     Params p;
     p.d = b.d;
@@ -68,9 +70,6 @@ struct Q2KCodec : KCodecBase<BlockQ2K> {
 struct Q3KCodec : KCodecBase<BlockQ3K> {
   refine::Layout layout{16, 16, -32, 31, 0, 0, false};
   refine::UniformLevels levels{-4, 3};
-  void weights(const float* x, const float* qw, float, float* w) const {
-    imatrix_weights(x, qw, block_sigma2(x, 2.0f), w);
-  }
   Params decode(const Block& b) const {
     Params p;
     p.d = b.d;
@@ -97,9 +96,6 @@ template <class B, int kNmax>
 struct K4Codec : KCodecBase<B> {
   refine::Layout layout{8, 32, 0, 63, 0, 63, true};
   refine::UniformLevels levels{0, kNmax};
-  void weights(const float* x, const float* qw, float, float* w) const {
-    imatrix_weights(x, qw, block_sigma2(x, 2.0f), w);
-  }
   Params decode(const B& b) const {
     Params p;
     p.d = b.d;
@@ -118,15 +114,8 @@ struct K4Codec : KCodecBase<B> {
     uint8_t ls[8], lm[8];
     for (int j = 0; j < 8; ++j) ls[j] = uint8_t(p.s[j]), lm[j] = uint8_t(p.m[j]);
     set_scales_mins_k4(ls, lm, b.scales);
-    // Sub-blocks 2c and 2c+1 share bytes 32c..32c+31 (low, then high nibbles); Q5_K's bit 4 in qh.
-    for (int c = 0; c < 4; ++c)
-      for (int l = 0; l < 32; ++l)
-        b.qs[32 * c + l] = uint8_t((L[64 * c + l] & 0x0F) | ((L[64 * c + l + 32] & 0x0F) << 4));
-    if constexpr (kNmax == 31) {
-      std::memset(b.qh, 0, sizeof b.qh);
-      for (int e = 0; e < 256; ++e)
-        if (L[e] > 15) b.qh[e % 32] = uint8_t(b.qh[e % 32] | (1u << (e / 32)));
-    }
+    pack_k4_nibbles(L, b.qs);
+    if constexpr (kNmax == 31) pack_q5_k_high_bits(L, b.qh);
   }
 };
 
@@ -160,9 +149,6 @@ struct Q6KCodec : KCodecBase<BlockQ6K> {
 struct Iq4xsCodec : KCodecBase<BlockIQ4XS> {
   refine::Layout layout{8, 32, -32, 31, 0, 0, false};
   refine::Iq4Levels levels{};
-  void weights(const float* x, const float* qw, float, float* w) const {
-    imatrix_weights(x, qw, block_sigma2(x, 2.0f), w);
-  }
   Params decode(const Block& b) const {
     Params p;
     p.d = b.d;
@@ -183,38 +169,30 @@ struct Iq4xsCodec : KCodecBase<BlockIQ4XS> {
   }
 };
 
-template <class Codec>
-Codec make_codec(void (*ref)(const float*, void*, int64_t, const float*), void (*deq)(const void*, float*, int64_t)) {
-  Codec c;
-  c.reference = ref;
-  c.dequantize_row = deq;
-  return c;
-}
-
 }  // namespace
 
 void quantize_row_q2_k_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(make_codec<Q2KCodec>(quantize_row_q2_k, dequantize_row_q2_k), src, dst, n, importance);
+  refine_row(with_rows<Q2KCodec>(quantize_row_q2_k, dequantize_row_q2_k), src, dst, n, importance);
 }
 
 void quantize_row_q3_k_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(make_codec<Q3KCodec>(quantize_row_q3_k, dequantize_row_q3_k), src, dst, n, importance);
+  refine_row(with_rows<Q3KCodec>(quantize_row_q3_k, dequantize_row_q3_k), src, dst, n, importance);
 }
 
 void quantize_row_q4_k_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(make_codec<K4Codec<BlockQ4K, 15>>(quantize_row_q4_k, dequantize_row_q4_k), src, dst, n, importance);
+  refine_row(with_rows<K4Codec<BlockQ4K, 15>>(quantize_row_q4_k, dequantize_row_q4_k), src, dst, n, importance);
 }
 
 void quantize_row_q5_k_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(make_codec<K4Codec<BlockQ5K, 31>>(quantize_row_q5_k, dequantize_row_q5_k), src, dst, n, importance);
+  refine_row(with_rows<K4Codec<BlockQ5K, 31>>(quantize_row_q5_k, dequantize_row_q5_k), src, dst, n, importance);
 }
 
 void quantize_row_q6_k_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(make_codec<Q6KCodec>(quantize_row_q6_k, dequantize_row_q6_k), src, dst, n, importance);
+  refine_row(with_rows<Q6KCodec>(quantize_row_q6_k, dequantize_row_q6_k), src, dst, n, importance);
 }
 
 void quantize_row_iq4_xs_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(make_codec<Iq4xsCodec>(quantize_row_iq4_xs, dequantize_row_iq4_xs), src, dst, n, importance);
+  refine_row(with_rows<Iq4xsCodec>(quantize_row_iq4_xs, dequantize_row_iq4_xs), src, dst, n, importance);
 }
 
 }  // namespace kq

@@ -18,19 +18,19 @@ namespace {
 
 using refine::Params;
 using refine::refine_row;
+using refine::with_rows;
 
 // llama.cpp's imatrix weights importance*sqrt(sigma^2 + x^2), sigma^2 the row's mean square.
 void legacy_weights(const float* x, const float* qw, float row_sigma2, float* w) {
   for (int i = 0; i < 32; ++i) w[i] = qw[i] * std::sqrt(row_sigma2 + x[i] * x[i]);
 }
 
-// Symmetric Q4_0 / Q5_0: x = d*l, l in [-nmax, nmax-1]; seeds put the extreme at -nmax+1/2 and +nmax-1.
-template <class B, int kNmax>
-struct SymmetricCodec {
+// Members the 32-element codecs share: the block, the row functions, llama.cpp's legacy imatrix
+// weights, a one-scale decode (x = d*l) and no extra seeds.
+template <class B>
+struct LegacyCodecBase {
   using Block = B;
   static constexpr int kBlock = 32;
-  refine::Layout layout{1, 32, 1, 1, 0, 0, false};
-  refine::UniformLevels levels{-kNmax, kNmax - 1};
   void (*reference)(const float*, void*, int64_t, const float*);
   void (*dequantize_row)(const void*, float*, int64_t);
 
@@ -41,7 +41,17 @@ struct SymmetricCodec {
     p.s[0] = 1;
     return p;
   }
-  void encode(const Params& p, const int8_t* L, Block& b) const {
+  void dequantize(const Block& b, float* y) const { dequantize_row(&b, y, 32); }
+  int seeds(const float*, const Params&, Params*) const { return 0; }
+};
+
+// Symmetric Q4_0 / Q5_0: x = d*l, l in [-nmax, nmax-1]; seeds put the extreme at -nmax+1/2 and +nmax-1.
+template <class B, int kNmax>
+struct SymmetricCodec : LegacyCodecBase<B> {
+  refine::Layout layout{1, 32, 1, 1, 0, 0, false};
+  refine::UniformLevels levels{-kNmax, kNmax - 1};
+
+  void encode(const Params& p, const int8_t* L, B& b) const {
     b.d = p.d;
     uint8_t q[32];
     for (int i = 0; i < 32; ++i) q[i] = uint8_t(L[i] + kNmax);
@@ -51,7 +61,6 @@ struct SymmetricCodec {
       pack_q5_levels(q, b.qs, b.qh);
     }
   }
-  void dequantize(const Block& b, float* y) const { dequantize_row(&b, y, 32); }
   int seeds(const float* x, const Params& ref, Params* out) const {
     const float max = signed_absmax(x);
     if (max == 0) return 0;
@@ -64,23 +73,18 @@ struct SymmetricCodec {
 
 // Q4_1 / Q5_1: x = d*q + m, q in 0..nmax; the search's Dmin is -m (value d*q - Dmin).
 template <class B, int kNmax>
-struct MinCodec {
-  using Block = B;
-  static constexpr int kBlock = 32;
+struct MinCodec : LegacyCodecBase<B> {
   refine::Layout layout{1, 32, 1, 1, 1, 1, true};
   refine::UniformLevels levels{0, kNmax};
-  void (*reference)(const float*, void*, int64_t, const float*);
-  void (*dequantize_row)(const void*, float*, int64_t);
 
-  void weights(const float* x, const float* qw, float s2, float* w) const { legacy_weights(x, qw, s2, w); }
-  Params decode(const Block& b) const {
+  Params decode(const B& b) const {
     Params p;
     p.d = b.d;
     p.dmin = uint16_t(b.m ^ 0x8000);
     p.s[0] = p.m[0] = 1;
     return p;
   }
-  void encode(const Params& p, const int8_t* L, Block& b) const {
+  void encode(const Params& p, const int8_t* L, B& b) const {
     b.d = p.d;
     b.m = uint16_t(p.dmin ^ 0x8000);
     uint8_t q[32];
@@ -91,37 +95,23 @@ struct MinCodec {
       pack_q5_levels(q, b.qs, b.qh);
     }
   }
-  void dequantize(const Block& b, float* y) const { dequantize_row(&b, y, 32); }
-  int seeds(const float*, const Params&, Params*) const { return 0; }
 };
 
 // IQ4_NL: x = d*kIq4nlValues[q]; each block is its own super-block for the imatrix weights.
-struct Iq4nlCodec {
-  using Block = BlockIQ4NL;
-  static constexpr int kBlock = 32;
+struct Iq4nlCodec : LegacyCodecBase<BlockIQ4NL> {
   refine::Layout layout{1, 32, 1, 1, 0, 0, false};
   refine::Iq4Levels levels{};
 
-  static void reference(const float* src, void* dst, int64_t n, const float* imp) {
-    quantize_row_iq4_nl(src, dst, n, imp);
-  }
   void weights(const float* x, const float* qw, float, float* w) const {
     float sigma2 = 0;
     for (int i = 0; i < 32; ++i) sigma2 += x[i] * x[i];
     sigma2 *= 2.0f / 32.0f;
     for (int i = 0; i < 32; ++i) w[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
   }
-  Params decode(const Block& b) const {
-    Params p;
-    p.d = b.d;
-    p.s[0] = 1;
-    return p;
-  }
   void encode(const Params& p, const int8_t* L, Block& b) const {
     b.d = p.d;
     pack_nibbles(L, b.qs);
   }
-  void dequantize(const Block& b, float* y) const { dequantize_row_iq4_nl(&b, y, 32); }
   // The reference tries the extreme at table values -134..-120; these go further in, or use +113.
   int seeds(const float* x, const Params& ref, Params* out) const {
     const float max = signed_absmax(x);
@@ -167,27 +157,24 @@ void quantize_row_q8_0_refined(const float* src, void* dst, int64_t n, const flo
 }
 
 void quantize_row_q4_0_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(SymmetricCodec<BlockQ4_0, 8>{.reference = quantize_row_q4_0, .dequantize_row = dequantize_row_q4_0}, src,
-             dst, n, importance);
+  refine_row(with_rows<SymmetricCodec<BlockQ4_0, 8>>(quantize_row_q4_0, dequantize_row_q4_0), src, dst, n, importance);
 }
 
 void quantize_row_q5_0_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(SymmetricCodec<BlockQ5_0, 16>{.reference = quantize_row_q5_0, .dequantize_row = dequantize_row_q5_0},
-             src, dst, n, importance);
+  refine_row(with_rows<SymmetricCodec<BlockQ5_0, 16>>(quantize_row_q5_0, dequantize_row_q5_0), src, dst, n,
+             importance);
 }
 
 void quantize_row_q4_1_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(MinCodec<BlockQ4_1, 15>{.reference = quantize_row_q4_1, .dequantize_row = dequantize_row_q4_1}, src, dst,
-             n, importance);
+  refine_row(with_rows<MinCodec<BlockQ4_1, 15>>(quantize_row_q4_1, dequantize_row_q4_1), src, dst, n, importance);
 }
 
 void quantize_row_q5_1_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(MinCodec<BlockQ5_1, 31>{.reference = quantize_row_q5_1, .dequantize_row = dequantize_row_q5_1}, src, dst,
-             n, importance);
+  refine_row(with_rows<MinCodec<BlockQ5_1, 31>>(quantize_row_q5_1, dequantize_row_q5_1), src, dst, n, importance);
 }
 
 void quantize_row_iq4_nl_refined(const float* src, void* dst, int64_t n, const float* importance) {
-  refine_row(Iq4nlCodec{}, src, dst, n, importance);
+  refine_row(with_rows<Iq4nlCodec>(quantize_row_iq4_nl, dequantize_row_iq4_nl), src, dst, n, importance);
 }
 
 }  // namespace kq

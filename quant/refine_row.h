@@ -19,6 +19,16 @@ inline float weighted_error(const float* x, const float* y, const float* w, int 
   return err;
 }
 
+// A Codec whose reference quantizer and decoder are the type's row functions.
+template <class Codec>
+Codec with_rows(void (*reference)(const float*, void*, int64_t, const float*),
+                void (*dequantize_row)(const void*, float*, int64_t)) {
+  Codec c;
+  c.reference = reference;
+  c.dequantize_row = dequantize_row;
+  return c;
+}
+
 // Quantizes a row with Codec's type. Codec supplies (see refine_legacy.cpp / refine_k.cpp):
 //   kBlock, Block, layout, levels    block shape and level set
 //   reference(src, dst, n, imp)      the llama.cpp-identical row quantizer

@@ -50,14 +50,15 @@ struct Lanes8 {
 
 }  // namespace
 
+// Named, not only in the table: the AVX-512 searches hand their tails to these.
 void scale_search_asymmetric(const AsymmetricSearch& p, int groups, const float* x, const float* weights,
                              uint8_t* levels, float* scales, float* the_mins) {
-  lanes::asymmetric_batch<Lanes8>(p, groups, x, weights, levels, scales, the_mins, make_qkx_quants_batch_scalar);
+  lanes::asymmetric_batch<Lanes8, make_qkx_quants_batch_scalar>(p, groups, x, weights, levels, scales, the_mins);
 }
 
 void scale_search_symmetric(int groups, int n, int nmax, const float* x, int8_t* levels, int rmse_type,
                             const float* w, float* scales) {
-  lanes::symmetric_batch<Lanes8>(groups, n, nmax, x, levels, rmse_type, w, scales, make_qx_quants_batch_scalar);
+  lanes::symmetric_batch<Lanes8, make_qx_quants_batch_scalar>(groups, n, nmax, x, levels, rmse_type, w, scales);
 }
 
 void fill_scale_search(KernelTable& t) {

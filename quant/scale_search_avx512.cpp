@@ -56,21 +56,10 @@ struct Lanes16 {
   static void store(float* out, F v) { _mm512_storeu_ps(out, v); }
 };
 
-void asymmetric(const AsymmetricSearch& p, int groups, const float* x, const float* weights, uint8_t* levels,
-                float* scales, float* the_mins) {
-  lanes::asymmetric_batch<Lanes16>(p, groups, x, weights, levels, scales, the_mins, avx2::scale_search_asymmetric);
-}
-
-void symmetric(int groups, int n, int nmax, const float* x, int8_t* levels, int rmse_type, const float* w,
-               float* scales) {
-  lanes::symmetric_batch<Lanes16>(groups, n, nmax, x, levels, rmse_type, w, scales, avx2::scale_search_symmetric);
-}
-
 }  // namespace
 
 void fill_scale_search(KernelTable& t) {
-  t.search.asymmetric = asymmetric;
-  t.search.qx = symmetric;
+  lanes::fill_searches<Lanes16, avx2::scale_search_asymmetric, avx2::scale_search_symmetric>(t.search);
 }
 
 }  // namespace kq::avx512_search

@@ -183,10 +183,11 @@ void symmetric(int n_, int nmax, const float* x, int8_t* levels, int rmse_type, 
   V::store(scales, V::select(all_zero, zero, scale));
 }
 
-// The batch entry points: whole lane sets here, the rest through `below` (the next narrower level).
-template <class V>
+// The batch entry points, with the kernel table's signatures: whole lane sets here, the rest
+// through kBelow (the next narrower level's entry).
+template <class V, AsymmetricBatchFn kBelow>
 void asymmetric_batch(const AsymmetricSearch& p, int groups, const float* x, const float* weights, uint8_t* levels,
-                      float* scales, float* the_mins, AsymmetricBatchFn below) {
+                      float* scales, float* the_mins) {
   int g = 0;
   if (p.n >= 1 && p.n <= kMaxN) {
     for (; g + V::kLanes <= groups; g += V::kLanes) {
@@ -203,13 +204,13 @@ void asymmetric_batch(const AsymmetricSearch& p, int groups, const float* x, con
   }
   if (g < groups) {
     const ptrdiff_t o = ptrdiff_t(g) * p.n;
-    below(p, groups - g, x + o, weights ? weights + o : nullptr, levels + o, scales + g, the_mins + g);
+    kBelow(p, groups - g, x + o, weights ? weights + o : nullptr, levels + o, scales + g, the_mins + g);
   }
 }
 
-template <class V>
+template <class V, QxBatchFn kBelow>
 void symmetric_batch(int groups, int n, int nmax, const float* x, int8_t* levels, int rmse_type, const float* w,
-                     float* scales, QxBatchFn below) {
+                     float* scales) {
   int g = 0;
   if (n >= 1 && n <= kMaxN && rmse_type != 0) {
     for (; g + V::kLanes <= groups; g += V::kLanes) {
@@ -224,8 +225,16 @@ void symmetric_batch(int groups, int n, int nmax, const float* x, int8_t* levels
   }
   if (g < groups) {
     const ptrdiff_t o = ptrdiff_t(g) * n;
-    below(groups - g, n, nmax, x + o, levels + o, rmse_type, w ? w + o : nullptr, scales + g);
+    kBelow(groups - g, n, nmax, x + o, levels + o, rmse_type, w ? w + o : nullptr, scales + g);
   }
+}
+
+// Points the kernel table's searches at V's lane searches, with the tails of fewer than
+// V::kLanes groups going to kBelowAsymmetric / kBelowQx.
+template <class V, AsymmetricBatchFn kBelowAsymmetric, QxBatchFn kBelowQx>
+void fill_searches(ScaleSearchKernels& s) {
+  s.asymmetric = asymmetric_batch<V, kBelowAsymmetric>;
+  s.qx = symmetric_batch<V, kBelowQx>;
 }
 
 }  // namespace lanes

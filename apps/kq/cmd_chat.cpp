@@ -197,7 +197,8 @@ class Chat {
 int chat(const ChatOptions& options) {
   const auto model = Model::load(options.model, options.load);
   ChatOptions o = options;
-  if (o.fit) fit_context(*model, o.session, "chat");
+  if (o.fit) fit_context(*model, o.session, "chat", o.quiet);
+  warn_if_beyond_trained_context(*model, o.session.n_ctx, "chat");
   const auto tok = Tokenizer::from_gguf(model->gguf());
   std::string warning;
   ChatTemplate tmpl = ChatTemplate::for_model(model->gguf(), *tok, &warning);

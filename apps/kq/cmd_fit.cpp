@@ -161,6 +161,40 @@ std::vector<std::string> layer_tensor_names(const ModelHeader& header, int layer
   return names;
 }
 
+// The GPU plan as kq fit --json reports it.
+json::Value gpu_json(const GpuPlan& gpu, uint64_t gpu_mem, const ModelHeader& header) {
+  json::Value g = json::Value::object();
+  g.set("plan_only", true);  // no GPU backend is built
+  g.set("budget_bytes", gpu_mem);
+  g.set("n_layers", gpu.n_layers);
+  g.set("first_layer", gpu.first_layer);
+  g.set("bytes", gpu.bytes);
+  json::Value names = json::Value::array();
+  if (gpu.n_layers > 0)
+    for (const std::string& n : layer_tensor_names(header, gpu.first_layer)) names.push_back(n);
+  g.set("layer_tensors", std::move(names));  // per placed layer, without the "blk.N." prefix
+  return g;
+}
+
+// The GPU plan as kq fit prints it, after the memory plan.
+void print_gpu_plan(const GpuPlan& gpu, uint64_t gpu_mem, const MemoryPlan& plan, const ModelHeader& header) {
+  const int n_layer = header.config.n_layer;
+  std::printf("\n  GPU plan for %s (a plan only: kq has no GPU backend built, nothing is offloaded):\n",
+              gib(gpu_mem).c_str());
+  if (gpu.n_layers == 0) {
+    std::printf("    no whole layer fits (the smallest needs %s)\n",
+                gib(n_layer > 0 ? plan.layers.back().weight_bytes + plan.layers.back().kv_bytes : 0).c_str());
+    return;
+  }
+  std::printf("    %d of %d layers would fit: blk.%d .. blk.%d, %s of weights and KV cache\n", gpu.n_layers, n_layer,
+              gpu.first_layer, n_layer - 1, gib(gpu.bytes).c_str());
+  std::string names;
+  for (const std::string& n : layer_tensor_names(header, gpu.first_layer)) names += (names.empty() ? "" : " ") + n;
+  std::printf("    tensors of each of those layers: %s, and the layer's KV cache\n", names.c_str());
+  std::printf("    in RAM: the other layers, token_embd, output_norm and output\n");
+  std::printf("    RAM would then hold %s\n", gib(plan.total - gpu.bytes).c_str());
+}
+
 int fit(const FitOptions& o) {
   ModelHeader header;
   std::string what;
@@ -185,7 +219,6 @@ int fit(const FitOptions& o) {
   if (bw <= 0) bw = measure_read_bandwidth({plan.n_threads}, size_t(256) << 20, 2).front().gb_per_s;
   const double tg_empty = bw * 1e9 / double(plan.decode_bytes);
   const double tg_full = bw * 1e9 / double(plan.decode_bytes + plan.kv_cache);
-  const std::optional<GpuPlan> gpu = o.gpu_mem ? std::optional(plan_gpu(plan, *o.gpu_mem)) : std::nullopt;
   const int n_layer = header.config.n_layer;
 
   if (o.json) {
@@ -215,19 +248,7 @@ int fit(const FitOptions& o) {
     out.set("decode_bytes_per_token", plan.decode_bytes);
     out.set("predicted_tg_empty", tg_empty);
     out.set("predicted_tg_full", tg_full);
-    if (gpu) {
-      json::Value g = json::Value::object();
-      g.set("plan_only", true);  // no GPU backend is built
-      g.set("budget_bytes", *o.gpu_mem);
-      g.set("n_layers", gpu->n_layers);
-      g.set("first_layer", gpu->first_layer);
-      g.set("bytes", gpu->bytes);
-      json::Value names = json::Value::array();
-      if (gpu->n_layers > 0)
-        for (const std::string& n : layer_tensor_names(header, gpu->first_layer)) names.push_back(n);
-      g.set("layer_tensors", std::move(names));  // per placed layer, without the "blk.N." prefix
-      out.set("gpu", std::move(g));
-    }
+    if (o.gpu_mem) out.set("gpu", gpu_json(plan_gpu(plan, *o.gpu_mem), *o.gpu_mem, header));
     const std::string text = json::dump(out) + "\n";
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
@@ -262,22 +283,7 @@ int fit(const FitOptions& o) {
               plan.n_ctx);
   std::printf("          (%.1f GB/s %s / %s read per token)\n", bw, o.bandwidth > 0 ? "given" : "measured",
               gib(plan.decode_bytes).c_str());
-  if (gpu) {
-    std::printf("\n  GPU plan for %s (a plan only: kq has no GPU backend built, nothing is offloaded):\n",
-                gib(*o.gpu_mem).c_str());
-    if (gpu->n_layers == 0) {
-      std::printf("    no whole layer fits (the smallest needs %s)\n",
-                  gib(n_layer > 0 ? plan.layers.back().weight_bytes + plan.layers.back().kv_bytes : 0).c_str());
-    } else {
-      std::printf("    %d of %d layers would fit: blk.%d .. blk.%d, %s of weights and KV cache\n", gpu->n_layers,
-                  n_layer, gpu->first_layer, n_layer - 1, gib(gpu->bytes).c_str());
-      std::string names;
-      for (const std::string& n : layer_tensor_names(header, gpu->first_layer)) names += (names.empty() ? "" : " ") + n;
-      std::printf("    tensors of each of those layers: %s, and the layer's KV cache\n", names.c_str());
-      std::printf("    in RAM: the other layers, token_embd, output_norm and output\n");
-      std::printf("    RAM would then hold %s\n", gib(plan.total - gpu->bytes).c_str());
-    }
-  }
+  if (o.gpu_mem) print_gpu_plan(plan_gpu(plan, *o.gpu_mem), *o.gpu_mem, plan, header);
   return 0;
 }
 

@@ -9,7 +9,9 @@
 
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
+#include "apps/kq/duration.h"
 #include "apps/kq/generate.h"
+#include "apps/kq/perplexity_args.h"
 #include "formats/imatrix_file.h"
 #include "runtime/imatrix_collector.h"
 #include "runtime/model.h"
@@ -29,6 +31,7 @@ constexpr const char* kImatrixUsage =
     "                        W.in_sum2 = Σ x² per input column and W.counts = tokens seen), for\n"
     "                        kq quantize --imatrix FILE or llama-quantize\n"
     "  -c, --ctx-size N      tokens per chunk (default 512)\n"
+    "  -b, --batch-size N    tokens per forward pass (default: the chunk)\n"
     "  --chunks N            use only the first N chunks (default: every whole chunk of the text)\n"
     "  --process-output      collect output.weight too (llama-imatrix leaves it out by default)\n"
     "  -t, --threads N       threads (default: physical cores)\n"
@@ -36,32 +39,20 @@ constexpr const char* kImatrixUsage =
     "Prints progress with an ETA on stderr and, at the end, the perplexity of the calibration text\n"
     "(second half of each chunk scored, as kq ppl).\n";
 
-struct ImatrixOptions {
-  std::string model, text_file, out;
+struct ImatrixOptions : PerplexityArgs {
+  std::string out;
   bool process_output = false;
-  PerplexityOptions ppl;
 };
 
 ImatrixOptions parse_imatrix_args(const std::vector<std::string>& args) {
   ImatrixOptions o;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "-m" || a == "--model") {
-      o.model = flag_value(args, i);
-    } else if (a == "-f" || a == "--file") {
-      o.text_file = flag_value(args, i);
-    } else if (a == "-o" || a == "--output") {
+    if (parse_perplexity_flag(args, i, o)) continue;
+    if (a == "-o" || a == "--output") {
       o.out = flag_value(args, i);
-    } else if (a == "-c" || a == "--ctx-size") {
-      o.ppl.n_ctx = parse_int(a, flag_value(args, i));
-      if (o.ppl.n_ctx < 4) throw UsageError("option " + a + " needs at least 4 tokens");
-    } else if (a == "--chunks") {
-      o.ppl.n_chunks = parse_int(a, flag_value(args, i));
-      if (o.ppl.n_chunks < 1) throw UsageError("option " + a + " needs a count >= 1");
     } else if (a == "--process-output") {
       o.process_output = true;
-    } else if (a == "-t" || a == "--threads") {
-      o.ppl.n_threads = parse_int(a, flag_value(args, i));
     } else {
       throw UsageError("unknown option '" + a + "'");
     }
@@ -70,13 +61,6 @@ ImatrixOptions parse_imatrix_args(const std::vector<std::string>& args) {
   if (o.text_file.empty()) throw UsageError("missing -f TEXT");
   if (o.out.empty()) throw UsageError("missing -o FILE");
   return o;
-}
-
-std::string minutes_seconds(double s) {
-  const long total = s > 0 ? long(s + 0.5) : 0;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
-  return buf;
 }
 
 // Prints one progress line per chunk (redrawn in place on a terminal): chunk, running PPL, ETA.
@@ -100,7 +84,11 @@ int imatrix(ImatrixOptions o) {
   if (access(dir.c_str(), W_OK) != 0)
     throw Error("cannot write '" + o.out + "': '" + dir.string() + "' is not a writable directory");
 
-  const auto model = Model::load(o.model);
+  // Never repacked (and no --repack flag): the collector knows each weight by its data pointer into
+  // the file, which must stay the pointer the matmuls report, and a prefill-only run gains nothing.
+  LoadOptions load;
+  load.repack = false;
+  const auto model = Model::load(o.model, load);
   const auto tok = Tokenizer::from_gguf(model->gguf());
   const std::vector<int32_t> tokens = tok->encode(read_text_file(o.text_file), /*add_special=*/true);
   if (tokens.size() < size_t(o.ppl.n_ctx))

@@ -6,6 +6,7 @@
 
 #include "apps/kq/commands.h"
 #include "apps/kq/generate.h"
+#include "apps/kq/perplexity_args.h"
 #include "common/error.h"
 #include "runtime/model.h"
 #include "runtime/perplexity.h"
@@ -30,31 +31,18 @@ constexpr const char* kPplUsage =
     "  --kl-divergence-base F  llama-perplexity logits file to write (or read with --kl-divergence)\n"
     "  --kl-divergence         compare against --kl-divergence-base instead of writing it\n";
 
-struct PplOptions {
+struct PplOptions : PerplexityArgs {
   LoadOptions load;  // --repack / --no-repack
-  std::string model, text_file, kld_base;
+  std::string kld_base;
   bool kld = false;
-  PerplexityOptions ppl;
 };
 
 PplOptions parse_ppl_args(const std::vector<std::string>& args) {
   PplOptions o;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "-m" || a == "--model") {
-      o.model = flag_value(args, i);
-    } else if (a == "-f" || a == "--file") {
-      o.text_file = flag_value(args, i);
-    } else if (a == "-c" || a == "--ctx-size") {
-      o.ppl.n_ctx = parse_int(a, flag_value(args, i));
-    } else if (a == "-b" || a == "--batch-size") {
-      o.ppl.n_batch = parse_int(a, flag_value(args, i));
-      if (o.ppl.n_batch < 1) throw UsageError("option " + a + " needs a size >= 1");
-    } else if (a == "-t" || a == "--threads") {
-      o.ppl.n_threads = parse_int(a, flag_value(args, i));
-    } else if (a == "--chunks") {
-      o.ppl.n_chunks = parse_int(a, flag_value(args, i));
-    } else if (a == "--kl-divergence-base") {
+    if (parse_perplexity_flag(args, i, o)) continue;
+    if (a == "--kl-divergence-base") {
       o.kld_base = flag_value(args, i);
     } else if (a == "--kl-divergence") {
       o.kld = true;
@@ -127,6 +115,7 @@ int ppl(PplOptions o) {
                 static_cast<long long>(r.n_scored));
     print_kld(r);
   } else {
+    warn_if_beyond_trained_context(*model, o.ppl.n_ctx, "ppl");
     const std::vector<int32_t> tokens = tok->encode(read_text_file(o.text_file), /*add_special=*/true);
     const PerplexityResult r = perplexity(*model, tokens, o.ppl, o.kld_base, progress_printer("PPL"));
     if (!o.kld_base.empty()) std::fprintf(stderr, "kq ppl: wrote the base logits to %s\n", o.kld_base.c_str());

@@ -17,6 +17,7 @@
 
 #include "apps/kq/args.h"
 #include "apps/kq/commands.h"
+#include "apps/kq/duration.h"
 #include "apps/kq/quantize_fit.h"
 #include "formats/gguf.h"
 #include "formats/imatrix_file.h"
@@ -39,18 +40,18 @@ constexpr const char* kQuantizeUsage =
     "                            and other 1-D tensors are copied; a weight whose rows are not whole blocks\n"
     "                            falls back (Q2_K/Q3_K/IQ4_XS -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1,\n"
     "                            Q6_K -> Q8_0, else F16)\n"
-    "  --fit SIZE                instead of TYPE: choose each weight's type from Q2_K Q3_K IQ4_XS Q4_K\n"
-    "                            Q5_K Q6_K Q8_0 (row-length fallbacks as above) so that tensors + metadata\n"
-    "                            + an F16 KV cache for -c tokens + scratch + runtime (as kq fit plans them)\n"
-    "                            fit in SIZE (bytes, or 512M, 1.5G: 1024-based), with the least summed\n"
+    "  --fit SIZE                instead of TYPE: choose each weight's type from Q2_K Q3_K IQ4_XS Q4_K Q5_K\n"
+    "                            Q6_K Q8_0 (row-length fallbacks as above) so that tensors + metadata + an\n"
+    "                            F16 KV cache for -c tokens + scratch + runtime (as kq fit plans them) fit\n"
+    "                            in SIZE (bytes, or 512M, 1.5G: 1024-based), with the least summed\n"
     "                            predicted loss (a knapsack solved exactly over 65536 byte buckets). A\n"
     "                            weight's loss for a type: its importance-weighted squared quantization\n"
-    "                            error over its importance-weighted\n"
-    "                            energy (importance: the --imatrix values, else 1 for every column), times\n"
-    "                            2*n_layer+1 for the output (or tied embedding), whose noise reaches the\n"
-    "                            logits undiluted; measured on up to 262144 values (evenly spaced rows).\n"
-    "                            Prints the chosen mix and the planned total; a SIZE below the smallest\n"
-    "                            mix is an error that names the smallest size\n"
+    "                            error over its importance-weighted energy (importance: the --imatrix\n"
+    "                            values, else 1 for every column), times 2*n_layer+1 for the output (or\n"
+    "                            tied embedding), whose noise reaches the logits undiluted; measured on up\n"
+    "                            to 262144 values (evenly spaced rows). Prints the chosen mix and the\n"
+    "                            planned total; a SIZE below the smallest mix is an error that names the\n"
+    "                            smallest size\n"
     "  -c, --ctx-size N          with --fit: tokens of KV cache to plan for (default: min(the model's\n"
     "                            training context, 4096), the context kq run uses)\n"
     "  --pure                    no per-tensor rules: every weight gets the file type's base type\n"
@@ -213,13 +214,6 @@ std::string shape_of(const GgufTensorInfo& t) {
   std::string s = "[";
   for (uint32_t d = 0; d < std::max<uint32_t>(t.n_dims, 1); ++d) s += (d ? ", " : "") + std::to_string(t.ne[d]);
   return s + "]";
-}
-
-std::string minutes_seconds(double s) {
-  const long total = s > 0 ? long(s + 0.5) : 0;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
-  return buf;
 }
 
 struct PlanItem {

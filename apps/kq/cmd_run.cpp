@@ -140,7 +140,8 @@ int run(const RunOptions& o) {
   const auto model = Model::load(o.model, o.load);
   const auto tok = Tokenizer::from_gguf(model->gguf());
   SessionOptions session_options = o.session;
-  if (o.fit) fit_context(*model, session_options, "run");
+  if (o.fit) fit_context(*model, session_options, "run", o.quiet);
+  warn_if_beyond_trained_context(*model, session_options.n_ctx, "run");
   Session session(*model, session_options);
   if (!o.quiet)
     std::fprintf(stderr, "kq run: loaded %s in %.0f ms (context %d, %d threads)\n", o.model.c_str(), ms_since(t_load),

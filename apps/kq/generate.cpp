@@ -149,7 +149,7 @@ bool parse_session_flag(const std::vector<std::string>& args, size_t& i, Session
   return true;
 }
 
-void fit_context(const Model& model, SessionOptions& o, const char* command) {
+void fit_context(const Model& model, SessionOptions& o, const char* command, bool quiet) {
   const ModelHeader header = ModelHeader::from_gguf(model.gguf());
   const MemoryBudget budget = memory_budget();
   const int n_ctx = largest_fitting_context(header, o, budget.budget, model.config().n_ctx_train);
@@ -160,11 +160,21 @@ void fit_context(const Model& model, SessionOptions& o, const char* command) {
                 std::to_string(plan_memory(header, one).total >> 20) + " MiB, the budget is " +
                 std::to_string(budget.budget >> 20) + " MiB)");
   o.n_ctx = n_ctx;
+  if (quiet) return;
   SessionOptions chosen = o;
   const MemoryPlan plan = plan_memory(header, chosen);
   std::fprintf(stderr, "kq %s: --fit: context %d of the model's %d (plan %llu MiB of a %llu MiB budget)\n", command,
                n_ctx, model.config().n_ctx_train, static_cast<unsigned long long>(plan.total >> 20),
                static_cast<unsigned long long>(budget.budget >> 20));
+}
+
+void warn_if_beyond_trained_context(const Model& model, int n_ctx, const char* command) {
+  const int n_ctx_train = model.config().n_ctx_train;
+  if (n_ctx_train > 0 && n_ctx > n_ctx_train)
+    std::fprintf(stderr,
+                 "kq %s: warning: the context of %d tokens is larger than the %d the model was trained with "
+                 "(n_ctx_train < n_ctx); quality may drop past %d\n",
+                 command, n_ctx, n_ctx_train, n_ctx_train);
 }
 
 namespace {

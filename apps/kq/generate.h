@@ -49,9 +49,14 @@ bool parse_sampling_flag(const std::vector<std::string>& args, size_t& i, Sample
 bool parse_session_flag(const std::vector<std::string>& args, size_t& i, SessionOptions& o);
 
 // Sets o.n_ctx to the largest context (at most the model's trained one) whose memory plan fits the
-// system's budget (runtime/memory_budget) and prints the choice on stderr as "kq COMMAND: --fit: ...".
-// Throws kq::Error when not even a one-token context fits.
-void fit_context(const Model& model, SessionOptions& o, const char* command);
+// system's budget (runtime/memory_budget) and, unless quiet, prints the choice on stderr as
+// "kq COMMAND: --fit: ...". Throws kq::Error when not even a one-token context fits.
+void fit_context(const Model& model, SessionOptions& o, const char* command, bool quiet);
+
+// Prints one warning line on stderr, "kq COMMAND: warning: ...", when n_ctx is larger than the
+// context the model was trained with (its llama.context_length, when the file gives one): the run
+// goes on, as llama.cpp's does, but positions past the trained context are out of distribution.
+void warn_if_beyond_trained_context(const Model& model, int n_ctx, const char* command);
 
 // Usage text of the flags above, for the commands' --help.
 extern const char* const kSamplingUsage;

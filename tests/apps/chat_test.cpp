@@ -221,3 +221,16 @@ TEST_CASE("kq chat: a model without a template or ChatML tokens is a one-line er
   CHECK(missing.exit_code == 1);
   CHECK(missing.err.find("scripts/setup --model") != std::string::npos);
 }
+
+TEST_CASE("kq chat --fit --quiet prints no start-up line, --fit alone says the context", "[cli]") {
+  const std::string model = default_model_or_fail();
+  // stdin is /dev/null: chat starts, finds the end of its input at the first prompt and exits.
+  const kq::test::CommandResult quiet = kq::test::run_kq({"chat", "-m", model, "-t", "1", "--fit", "--quiet"});
+  INFO(quiet.err);
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.err.empty());
+  const kq::test::CommandResult loud = kq::test::run_kq({"chat", "-m", model, "-t", "1", "--fit"});
+  INFO(loud.err);
+  CHECK(loud.exit_code == 0);
+  CHECK(loud.err.find("kq chat: --fit: context ") == 0);
+}

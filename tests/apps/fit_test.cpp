@@ -182,6 +182,11 @@ TEST_CASE("kq run --fit chooses the context and says so", "[apps]") {
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Catch::Contains("kq run: --fit: context 128 of the model's 128"));
   CHECK_THAT(r.err, Catch::Contains("(context 128,"));
+  // --quiet leaves out the --fit line too, and the text is the same.
+  const CommandResult quiet = run_kq({"run", "-m", model, "--fit", "-n", "4", "--temp", "0", "-p", "Once", "--quiet"});
+  REQUIRE(quiet.exit_code == 0);
+  CHECK(quiet.err.empty());
+  CHECK(quiet.out == r.out);
   for (const char* cmd : {"run", "chat"}) {
     const CommandResult both = run_kq({cmd, "-m", model, "--fit", "-c", "64"});
     CAPTURE(cmd);

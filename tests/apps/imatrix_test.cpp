@@ -73,11 +73,34 @@ TEST_CASE("kq imatrix writes a GGUF imatrix that kq quantize --imatrix uses", "[
   CHECK(std::memcmp(x->data, y->data, x->nbytes) != 0);
 }
 
+TEST_CASE("kq imatrix -b splits each chunk into forward passes and collects the same sums", "[app]") {
+  const std::string whole = scratch("batch-whole.imatrix.gguf"), split = scratch("batch-16.imatrix.gguf");
+  const std::vector<std::string> common = {"imatrix", "-m", tiny(), "-f", text(), "-c", "64", "--chunks", "2", "-t", "1"};
+  std::vector<std::string> a = common, b = common;
+  a.insert(a.end(), {"-o", whole});
+  b.insert(b.end(), {"-o", split, "-b", "16"});
+  REQUIRE(run_kq(a).exit_code == 0);
+  const CommandResult r = run_kq(b);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const kq::Imatrix x = kq::load_imatrix(whole), y = kq::load_imatrix(split);
+  REQUIRE(x.entries.size() == 14);
+  REQUIRE(y.entries.size() == x.entries.size());
+  for (const auto& [name, values] : x.entries) {
+    INFO(name);
+    REQUIRE(y.entries.count(name) == 1);
+    const std::vector<float>& v = y.entries.at(name);
+    REQUIRE(v.size() == values.size());
+    // The same tokens through 4 passes instead of 1: only the matmuls' rounding may differ.
+    for (size_t k = 0; k < v.size(); ++k) CHECK(v[k] == Approx(values[k]).epsilon(1e-4).margin(1e-12));
+  }
+}
+
 TEST_CASE("kq imatrix --help prints its usage and exits 0", "[app]") {
   const CommandResult r = run_kq({"imatrix", "--help"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("usage: kq imatrix -m MODEL -f TEXT -o FILE") == 0);
-  for (const char* flag : {"--ctx-size", "--chunks", "--process-output", "--threads"})
+  for (const char* flag : {"--ctx-size", "--batch-size", "--chunks", "--process-output", "--threads"})
     CHECK(r.out.find(flag) != std::string::npos);
   CHECK(run_kq({"--help"}).out.find("imatrix") != std::string::npos);
 }
@@ -90,7 +113,11 @@ TEST_CASE("kq imatrix: bad input is one clear line", "[app]") {
              {{"imatrix", "-m", tiny(), "-o", out}, "missing -f TEXT"},
              {{"imatrix", "-m", tiny(), "-f", text()}, "missing -o FILE"},
              {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "-c", "2"}, "option -c needs at least 4"},
-             {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "--bogus"}, "unknown option '--bogus'"}}) {
+             {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "-b", "0"}, "option -b needs a size >= 1"},
+             {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "--chunks", "0"}, "option --chunks needs a count >= 1"},
+             {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "--bogus"}, "unknown option '--bogus'"},
+             // imatrix never repacks weights (the collector keys them by their file data pointer).
+             {{"imatrix", "-m", tiny(), "-f", text(), "-o", out, "--repack"}, "unknown option '--repack'"}}) {
       const CommandResult r = run_kq(args);
       INFO(r.err);
       CHECK(r.exit_code == 2);

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/support/conformance_models.h"
@@ -101,4 +102,15 @@ TEST_CASE("kq ppl: misuse and short input", "[cli]") {
       {"ppl", "-m", model_path("stories260K"), "-f", kq::test::testdata_file("tinytext.txt"), "-c", "4096", "-t", "1"});
   CHECK(too_short.exit_code == 1);
   CHECK(too_short.err.find("needs at least 4096 tokens") != std::string::npos);
+  // The flags kq imatrix shares are checked as there: a usage error (exit 2) naming the flag.
+  for (const auto& [flag, value, needle] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"-c", "3", "option -c needs at least 4 tokens"},
+           {"--chunks", "0", "option --chunks needs a count >= 1"},
+           {"-b", "0", "option -b needs a size >= 1"}}) {
+    const kq::test::CommandResult r = run_kq(
+        {"ppl", "-m", model_path("stories260K"), "-f", kq::test::testdata_file("tinytext.txt"), flag, value});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.rfind("kq ppl: " + needle, 0) == 0);
+  }
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,13 @@ TEST_CASE("quantize --fit: --help describes it", "[app][quantize][fit]") {
   CHECK(r.out.find("kq quantize IN OUT --fit SIZE [-c N]") != std::string::npos);
   CHECK(r.out.find("--fit SIZE") != std::string::npos);
   CHECK(r.out.find("-c, --ctx-size N") != std::string::npos);
+  // The --fit paragraph is filled to the usage's width: no clause broken over a short line.
+  CHECK(r.out.find("error over its importance-weighted energy (importance: the --imatrix\n") != std::string::npos);
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK(line.size() <= 102);
+  }
 }
 
 TEST_CASE("quantize --fit: command-line misuse is a usage error", "[app][quantize][fit]") {

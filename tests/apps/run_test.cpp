@@ -147,3 +147,38 @@ TEST_CASE("kq run: SmolLM2 knows the capital of France", "[cli]") {
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("Paris") != std::string::npos);
 }
+
+TEST_CASE("kq run/chat/ppl: a context beyond the model's trained one is one warning line, then the run", "[cli]") {
+  const std::string m = model_path("stories260K");  // llama.context_length 128
+  const std::string warning =
+      "warning: the context of 256 tokens is larger than the 128 the model was trained with (n_ctx_train < n_ctx)";
+  const kq::test::CommandResult over =
+      run_kq({"run", "-m", m, "-p", "Once upon a time", "--temp", "0", "-n", "4", "-c", "256", "-t", "1", "--quiet"});
+  INFO(over.err);
+  CHECK(over.exit_code == 0);
+  CHECK(over.err_lines() == 1);
+  CHECK(over.err.rfind("kq run: " + warning, 0) == 0);
+  // The same text as within the trained context: the warning changes nothing else.
+  const kq::test::CommandResult within =
+      run_kq({"run", "-m", m, "-p", "Once upon a time", "--temp", "0", "-n", "4", "-c", "128", "-t", "1", "--quiet"});
+  CHECK(within.exit_code == 0);
+  CHECK(within.err.empty());
+  CHECK(within.out == over.out);
+
+  const kq::test::CommandResult ppl = run_kq(
+      {"ppl", "-m", m, "-f", kq::test::testdata_file("tinytext.txt"), "-c", "256", "--chunks", "1", "-t", "1"});
+  INFO(ppl.err);
+  CHECK(ppl.exit_code == 0);
+  CHECK(ppl.err.rfind("kq ppl: " + warning, 0) == 0);
+  CHECK(ppl.out.find("Final estimate: PPL = ") != std::string::npos);
+  const kq::test::CommandResult ppl_within = run_kq(
+      {"ppl", "-m", m, "-f", kq::test::testdata_file("tinytext.txt"), "-c", "128", "--chunks", "1", "-t", "1"});
+  CHECK(ppl_within.err.find("warning") == std::string::npos);
+
+  // kq chat warns before it looks at the template (stories260K has none, which is then the error).
+  const kq::test::CommandResult chat = run_kq({"chat", "-m", m, "-c", "256", "-t", "1", "--quiet"});
+  INFO(chat.err);
+  CHECK(chat.exit_code == 1);
+  CHECK(chat.err.rfind("kq chat: " + warning, 0) == 0);
+  CHECK(chat.err_lines() == 2);
+}

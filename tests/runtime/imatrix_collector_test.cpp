@@ -122,3 +122,43 @@ TEST_CASE("imatrix collector: a session without an observer collects nothing", "
   CHECK(s.entries.size() == 35);
   CHECK(s.entries.at("blk.4.ffn_down.weight").counts == std::vector<float>{2.0f});
 }
+
+// The collector finds a weight by its data pointer into the file. kq imatrix loads without
+// repacking, but a repacked model (LoadOptions::repack) must keep those pointers too: every weight
+// is still seen, with the sums of the unrepacked run.
+TEST_CASE("imatrix collector: a repacked model still has every weight collected", "[runtime]") {
+  const std::string path = kq::test::testdata_file("quant/synth-tiny-pure-Q8_0.gguf");
+  const auto collect = [&](bool repack, int* repacked_tensors) {
+    kq::LoadOptions load;
+    load.repack = repack;
+    const auto model = kq::Model::load(path, load);
+    *repacked_tensors = model->repacked_tensors();
+    const auto tok = kq::Tokenizer::from_gguf(model->gguf());
+    const std::vector<int32_t> text =
+        tok->encode(read_file(kq::test::testdata_file("tinytext.txt")), /*add_special=*/true);
+    kq::ImatrixCollector collector(*model);
+    kq::PerplexityOptions o;
+    o.n_ctx = kCtx;
+    o.n_chunks = kChunks;
+    o.n_threads = 1;
+    o.bos_id = tok->add_bos() ? tok->bos() : -1;
+    o.observer = &collector;
+    kq::perplexity(*model, text, o);
+    return collector.sums();
+  };
+  int plain_repacked = -1, repacked = -1;
+  const kq::ImatrixSums a = collect(false, &plain_repacked), b = collect(true, &repacked);
+  CHECK(plain_repacked == 0);
+  INFO("repacked tensors: " << repacked);  // 0 where the kernel table has no repacked kernel
+  REQUIRE(a.entries.size() == 2 * 7);      // 2 layers × 7 weights
+  REQUIRE(b.entries.size() == a.entries.size());
+  for (const auto& [name, e] : a.entries) {
+    INFO(name);
+    REQUIRE(b.entries.count(name) == 1);
+    const kq::ImatrixSums::Entry& f = b.entries.at(name);
+    CHECK(f.counts == e.counts);
+    REQUIRE(f.in_sum2.size() == e.in_sum2.size());
+    // The repacked kernel sums the same int8 products in another order: float rounding only.
+    for (size_t k = 0; k < e.in_sum2.size(); ++k) CHECK(f.in_sum2[k] == Approx(e.in_sum2[k]).epsilon(1e-4));
+  }
+}

@@ -156,22 +156,23 @@ template <class K>
 void pack_legacy_block(const typename K::W* const* rows, int n, int64_t b, uint8_t* p) {
   using L = LegacyLayout<K>;
   int8x16_t q[kMicro][16];
-  float d[kMicro], m[kMicro];
+  uint16_t d[kMicro] = {}, m[kMicro] = {};  // fp16 bits, widened 4 rows at a time below
   for (int r = 0; r < kMicro; ++r) {
     if (r < n) {
       const typename K::Wq w = K::unpack(rows[r][b]);
       q[r][0] = w.lo;
       q[r][1] = w.hi;
-      d[r] = w.d;
-      m[r] = w.m;
+      d[r] = rows[r][b].d;
+      if constexpr (L::kMin) m[r] = rows[r][b].m;
     } else {
       q[r][0] = q[r][1] = vdupq_n_s8(0);
-      d[r] = m[r] = 0.0f;
     }
   }
   store_chunks(q, 2, reinterpret_cast<int8_t*>(p));
-  std::memcpy(p + L::kD, d, sizeof(d));
-  if constexpr (L::kMin) std::memcpy(p + L::kM, m, sizeof(m));
+  for (int g = 0; g < 2; ++g) {
+    vst1q_f32(reinterpret_cast<float*>(p + L::kD) + 4 * g, neon::fp16x4_to_fp32_fcvt(d + 4 * g));
+    if constexpr (L::kMin) vst1q_f32(reinterpret_cast<float*>(p + L::kM) + 4 * g, neon::fp16x4_to_fp32_fcvt(m + 4 * g));
+  }
 }
 
 // ascale: [block][kTok] pairs (d_a, s_a) of this token block.
@@ -296,7 +297,6 @@ struct SuperRow {
   int8x16_t q[16];
   int32_t sc[16];
   int16_t m[16];
-  float d = 0.0f, dmin = 0.0f;
 };
 
 inline void super_row(const neon::WqK4& w, SuperRow& out) {
@@ -305,8 +305,6 @@ inline void super_row(const neon::WqK4& w, SuperRow& out) {
     out.sc[j] = w.sc[j];
     out.m[j] = int16_t(w.m[j]);
   }
-  out.d = w.d;
-  out.dmin = w.dmin;
 }
 
 inline void super_row(const neon::WqK16& w, SuperRow& out, bool prescale) {
@@ -315,14 +313,11 @@ inline void super_row(const neon::WqK16& w, SuperRow& out, bool prescale) {
     out.sc[j] = w.sc[j];
     out.m[j] = int16_t(w.m[j]);
   }
-  out.d = w.d;
-  out.dmin = w.dmin;
 }
 
 inline void super_row(const neon::KIQ4_XS::Wq& w, SuperRow& out) {
   for (int j = 0; j < 16; ++j) out.q[j] = w.q[j];
   for (int j = 0; j < 8; ++j) out.sc[j] = w.ls[j];
-  out.d = w.d;
 }
 
 template <class K>
@@ -345,8 +340,11 @@ template <class K>
 void pack_super_block(const typename K::W* const* rows, int n, int64_t sb, uint8_t* p) {
   using L = SuperLayout<K>;
   SuperRow lv[kMicro];
+  uint16_t d[kMicro] = {}, dmin[kMicro] = {};  // fp16 bits, widened 4 rows at a time below
   for (int r = 0; r < kMicro; ++r) {
     if (r < n) {
+      d[r] = rows[r][sb].d;
+      if constexpr (L::kFold == SuperFold::kMins) dmin[r] = rows[r][sb].dmin;
       if constexpr (std::is_same_v<typename K::Wq, neon::WqK16>) {
         super_row(K::unpack(rows[r][sb]), lv[r], kPrescaled<K>);
       } else {
@@ -373,9 +371,9 @@ void pack_super_block(const typename K::W* const* rows, int n, int64_t sb, uint8
       if constexpr (L::kFold == SuperFold::kMins) std::memcpy(p + L::kMin + 2 * (size_t(j) * kMicro + r), &lv[r].m[j], 2);
     }
   }
-  for (int r = 0; r < kMicro; ++r) {
-    std::memcpy(p + L::kD + 4 * size_t(r), &lv[r].d, 4);
-    std::memcpy(p + L::kDmin + 4 * size_t(r), &lv[r].dmin, 4);
+  for (int g = 0; g < 2; ++g) {
+    vst1q_f32(reinterpret_cast<float*>(p + L::kD) + 4 * g, neon::fp16x4_to_fp32_fcvt(d + 4 * g));
+    vst1q_f32(reinterpret_cast<float*>(p + L::kDmin) + 4 * g, neon::fp16x4_to_fp32_fcvt(dmin + 4 * g));
   }
 }
 

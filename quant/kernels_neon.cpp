@@ -48,7 +48,7 @@ struct LoadF16 {
     a = vcvt_f32_f16(vget_low_f16(h));
     b = vcvt_high_f32_f16(h);
   }
-  static float one(const void* p, int64_t i) { return fp16_to_fp32(static_cast<const uint16_t*>(p)[i]); }
+  static float one(const void* p, int64_t i) { return neon::fp16_to_fp32_fcvt(static_cast<const uint16_t*>(p)[i]); }
 };
 
 struct LoadBF16 {

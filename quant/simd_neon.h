@@ -50,6 +50,22 @@ inline uint8x16_t q5_high_bits(uint32_t bits, int first) {
   return vandq_u8(vtstq_u8(v, vld1q_u8(kBit)), vdupq_n_u8(0x10));
 }
 
+// ggml's fp16 scales widened by the hardware conversion (FCVT, in every AArch64 CPU) rather than
+// common/fp16's portable bit manipulation, which compiles to compares, field extracts and selects.
+// Equal to fp16_to_fp32 bit for bit for every input except the signaling NaNs (exponent all ones,
+// mantissa nonzero with its top bit clear): FCVT quiets them (sets bit 22 of the result) where
+// fp16_to_fp32 keeps them signaling; a NaN scale makes the block's sum NaN either way. This holds
+// under the FPCR every Linux process starts with (AHP = 0: IEEE half; DN = 0: NaN payloads kept),
+// which kq never changes; FZ/FZ16 do not apply (conversions never flush half-precision inputs).
+inline float fp16_to_fp32_fcvt(uint16_t h) {
+  __fp16 v;
+  std::memcpy(&v, &h, sizeof v);
+  return float(v);
+}
+
+// Four fp16 scales at once (FCVTL): lane i equals fp16_to_fp32_fcvt(h[i]).
+inline float32x4_t fp16x4_to_fp32_fcvt(const uint16_t* h) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h))); }
+
 inline uint32_t load_u32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -61,14 +77,14 @@ inline uint32_t load_u32(const uint8_t* p) {
 struct ActQ8_0 {
   int8x16_t lo, hi;
   float d;
-  static ActQ8_0 load(const BlockQ8_0& y) { return {vld1q_s8(y.qs), vld1q_s8(y.qs + 16), fp16_to_fp32(y.d)}; }
+  static ActQ8_0 load(const BlockQ8_0& y) { return {vld1q_s8(y.qs), vld1q_s8(y.qs + 16), fp16_to_fp32_fcvt(y.d)}; }
 };
 
 struct ActQ8_1 {
   int8x16_t lo, hi;
   float d, s;
   static ActQ8_1 load(const BlockQ8_1& y) {
-    return {vld1q_s8(y.qs), vld1q_s8(y.qs + 16), fp16_to_fp32(y.d), fp16_to_fp32(y.s)};
+    return {vld1q_s8(y.qs), vld1q_s8(y.qs + 16), fp16_to_fp32_fcvt(y.d), fp16_to_fp32_fcvt(y.s)};
   }
 };
 
@@ -108,7 +124,7 @@ struct KQ8_0 {
   using Act = ActQ8_0;
   using Wq = Wq32;
   static constexpr int64_t kBlock = 32;
-  static Wq unpack(const W& x) { return {vld1q_s8(x.qs), vld1q_s8(x.qs + 16), fp16_to_fp32(x.d), 0.0f}; }
+  static Wq unpack(const W& x) { return {vld1q_s8(x.qs), vld1q_s8(x.qs + 16), fp16_to_fp32_fcvt(x.d), 0.0f}; }
   template <class Dot>
   static void dot(const Wq& w, const Act& a, float& sum) {
     sum += float(isum32<Dot>(w.lo, w.hi, a.lo, a.hi)) * (w.d * a.d);
@@ -124,7 +140,8 @@ struct KQ4_0 {
   static Wq unpack(const W& x) {
     const uint8x16_t raw = vld1q_u8(x.qs);
     const int8x16_t eight = vdupq_n_s8(8);
-    return {vsubq_s8(s8(low_nibbles(raw)), eight), vsubq_s8(s8(vshrq_n_u8(raw, 4)), eight), fp16_to_fp32(x.d), 0.0f};
+    return {vsubq_s8(s8(low_nibbles(raw)), eight), vsubq_s8(s8(vshrq_n_u8(raw, 4)), eight), fp16_to_fp32_fcvt(x.d),
+            0.0f};
   }
   template <class Dot>
   static void dot(const Wq& w, const Act& a, float& sum) {
@@ -140,7 +157,7 @@ struct KQ4_1 {
   static constexpr int64_t kBlock = 32;
   static Wq unpack(const W& x) {
     const uint8x16_t raw = vld1q_u8(x.qs);
-    return {s8(low_nibbles(raw)), s8(vshrq_n_u8(raw, 4)), fp16_to_fp32(x.d), fp16_to_fp32(x.m)};
+    return {s8(low_nibbles(raw)), s8(vshrq_n_u8(raw, 4)), fp16_to_fp32_fcvt(x.d), fp16_to_fp32_fcvt(x.m)};
   }
   template <class Dot>
   static void dot(const Wq& w, const Act& a, float& sum) {
@@ -159,7 +176,7 @@ struct KQ5_0 {
     const uint8x16_t raw = vld1q_u8(x.qs);
     const int8x16_t sixteen = vdupq_n_s8(16);
     return {vsubq_s8(s8(vorrq_u8(low_nibbles(raw), q5_high_bits(qh, 0))), sixteen),
-            vsubq_s8(s8(vorrq_u8(vshrq_n_u8(raw, 4), q5_high_bits(qh, 16))), sixteen), fp16_to_fp32(x.d), 0.0f};
+            vsubq_s8(s8(vorrq_u8(vshrq_n_u8(raw, 4), q5_high_bits(qh, 16))), sixteen), fp16_to_fp32_fcvt(x.d), 0.0f};
   }
   template <class Dot>
   static void dot(const Wq& w, const Act& a, float& sum) {
@@ -177,7 +194,7 @@ struct KQ5_1 {
     const uint32_t qh = load_u32(x.qh);
     const uint8x16_t raw = vld1q_u8(x.qs);
     return {s8(vorrq_u8(low_nibbles(raw), q5_high_bits(qh, 0))), s8(vorrq_u8(vshrq_n_u8(raw, 4), q5_high_bits(qh, 16))),
-            fp16_to_fp32(x.d), fp16_to_fp32(x.m)};
+            fp16_to_fp32_fcvt(x.d), fp16_to_fp32_fcvt(x.m)};
   }
   template <class Dot>
   static void dot(const Wq& w, const Act& a, float& sum) {
@@ -194,7 +211,7 @@ struct KIQ4_NL {
   static Wq unpack(const W& x) {
     const int8x16_t table = vld1q_s8(kIq4nlValues);
     const uint8x16_t raw = vld1q_u8(x.qs);
-    return {vqtbl1q_s8(table, low_nibbles(raw)), vqtbl1q_s8(table, vshrq_n_u8(raw, 4)), fp16_to_fp32(x.d), 0.0f};
+    return {vqtbl1q_s8(table, low_nibbles(raw)), vqtbl1q_s8(table, vshrq_n_u8(raw, 4)), fp16_to_fp32_fcvt(x.d), 0.0f};
   }
   template <class Dot>
   static void dot(const Wq& w, const Act& a, float& sum) {
@@ -260,8 +277,8 @@ struct KQ4_K {
       w.q[4 * c + 2] = s8(vshrq_n_u8(r0, 4));
       w.q[4 * c + 3] = s8(vshrq_n_u8(r1, 4));
     }
-    w.d = fp16_to_fp32(x.d);
-    w.dmin = fp16_to_fp32(x.dmin);
+    w.d = fp16_to_fp32_fcvt(x.d);
+    w.dmin = fp16_to_fp32_fcvt(x.dmin);
     return w;
   }
   template <class Dot>
@@ -294,8 +311,8 @@ struct KQ5_K {
       w.q[4 * c + 2] = s8(vorrq_u8(vshrq_n_u8(r0, 4), next_bit(h0)));
       w.q[4 * c + 3] = s8(vorrq_u8(vshrq_n_u8(r1, 4), next_bit(h1)));
     }
-    w.d = fp16_to_fp32(x.d);
-    w.dmin = fp16_to_fp32(x.dmin);
+    w.d = fp16_to_fp32_fcvt(x.d);
+    w.dmin = fp16_to_fp32_fcvt(x.dmin);
     return w;
   }
   template <class Dot>
@@ -347,7 +364,7 @@ struct KQ6_K {
       }
     }
     std::memcpy(w.sc, x.scales, 16);
-    w.d = fp16_to_fp32(x.d);
+    w.d = fp16_to_fp32_fcvt(x.d);
     return w;
   }
   template <class Dot>
@@ -399,7 +416,7 @@ struct KQ3_K {
       M[half] = vshrq_n_u8(M[half], 1);
       w.q[sub] = vsubq_s8(s8(vorrq_u8(lo2, hb)), four);
     });
-    w.d = fp16_to_fp32(x.d);
+    w.d = fp16_to_fp32_fcvt(x.d);
     return w;
   }
   template <class Dot>
@@ -420,8 +437,8 @@ struct KQ2_K {
     vst1q_s8(w.sc, s8(low_nibbles(scales)));
     vst1q_u8(w.m, vshrq_n_u8(scales, 4));
     unpack_2bit(x.qs, [&](int sub, int, uint8x16_t q) { w.q[sub] = s8(q); });
-    w.d = fp16_to_fp32(x.d);
-    w.dmin = fp16_to_fp32(x.dmin);
+    w.d = fp16_to_fp32_fcvt(x.d);
+    w.dmin = fp16_to_fp32_fcvt(x.dmin);
     return w;
   }
   template <class Dot>
@@ -461,7 +478,7 @@ struct KIQ4_XS {
       w.q[2 * ib] = vqtbl1q_s8(table, low_nibbles(raw));
       w.q[2 * ib + 1] = vqtbl1q_s8(table, vshrq_n_u8(raw, 4));
     }
-    w.d = fp16_to_fp32(x.d);
+    w.d = fp16_to_fp32_fcvt(x.d);
     return w;
   }
   template <class Dot>

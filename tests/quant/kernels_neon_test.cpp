@@ -19,6 +19,7 @@
 #include "quant/cpu_features.h"
 #include "quant/kernels.h"
 #include "quant/registry.h"
+#include "quant/simd_neon.h"
 
 namespace kq {
 namespace {
@@ -154,6 +155,45 @@ void check_converter(QType type, const std::vector<float>& x) {
     REQUIRE(std::string(t->convert_name[uint32_t(type)]) == "neon");
     REQUIRE(got == want);
   }
+}
+
+// The kernels widen fp16 scales with FCVT instead of common/fp16's fp16_to_fp32: the same bits for
+// all 65536 inputs (zeros, subnormals, normals, infinities, quiet NaNs with their payloads), except
+// that FCVT quiets signaling NaNs (sets bit 22) where fp16_to_fp32 keeps them signaling.
+TEST_CASE("NEON fp16 scale widening (FCVT) equals fp16_to_fp32 for every bit pattern", "[kernels][neon]") {
+  std::vector<uint16_t> all(65536);
+  for (size_t i = 0; i < all.size(); ++i) all[i] = uint16_t(i);
+  int signaling = 0, scalar_bad = 0, vector_bad = 0;
+  uint16_t first_bad = 0;
+  for (size_t i = 0; i < all.size(); i += 4) {
+    float v[4];
+    vst1q_f32(v, neon::fp16x4_to_fp32_fcvt(&all[i]));
+    for (size_t j = 0; j < 4; ++j) {
+      const uint16_t h = all[i + j];
+      uint32_t want = float_bits(fp16_to_fp32(h));
+      if ((h & 0x7C00u) == 0x7C00u && (h & 0x3FFu) != 0 && (h & 0x200u) == 0) {
+        REQUIRE((want & 0x00400000u) == 0);  // fp16_to_fp32 keeps it signaling
+        want |= 0x00400000u;
+        ++signaling;
+      }
+      const bool bad_s = float_bits(neon::fp16_to_fp32_fcvt(h)) != want, bad_v = float_bits(v[j]) != want;
+      if ((bad_s || bad_v) && scalar_bad + vector_bad == 0) first_bad = h;
+      scalar_bad += bad_s;
+      vector_bad += bad_v;
+    }
+  }
+  INFO("first mismatch at fp16 0x" << std::hex << first_bad);
+  CHECK(scalar_bad == 0);
+  CHECK(vector_bad == 0);
+  CHECK(signaling == 2 * 511);  // both signs, mantissa 0x001..0x1FF
+  // Spot checks against known values, independent of fp16_to_fp32.
+  CHECK(neon::fp16_to_fp32_fcvt(0x3C00) == 1.0f);
+  CHECK(neon::fp16_to_fp32_fcvt(0x0001) == 0x1p-24f);
+  CHECK(neon::fp16_to_fp32_fcvt(0x83FF) == -1023 * 0x1p-24f);
+  CHECK(neon::fp16_to_fp32_fcvt(0x7BFF) == 65504.0f);
+  CHECK(float_bits(neon::fp16_to_fp32_fcvt(0xFC00)) == 0xFF800000u);
+  CHECK(float_bits(neon::fp16_to_fp32_fcvt(0x7E01)) == 0x7FC02000u);
+  CHECK(float_bits(neon::fp16_to_fp32_fcvt(0x7C01)) == 0x7FC02000u);  // signaling: quieted
 }
 
 TEST_CASE("NEON tables: names, and which table this CPU selects", "[kernels][neon]") {

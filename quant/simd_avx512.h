@@ -734,16 +734,39 @@ using KQ4_1 = KQx1<V, 20, 4, -1>;
 template <bool V>
 using KQ5_1 = KQx1<V, 24, 8, 4>;
 
-// Q8_0: d, qs[32]. VNNI: Σxy = dpbusd(-128Σy, x+128, y) (exact for any int8); BW: |x|·(±y).
+// Q8_0 weights (d, qs[32]) · Q8_0H activations (d[2], qs[32]): each zmm holds two blocks, dpbusd
+// lanes 0-3 / 4-7 the first block's halves, 8-11 / 12-15 the second's, so the activation scales
+// are quads [h0, h1, h0', h1'] and the weight scales halves. VNNI: Σxy = dpbusd(-128Σy, x+128, y)
+// (exact for any int8); BW: |x|·(±y).
 template <bool V>
 struct KQ8_0 {
   static constexpr int64_t kStep = 128;
-  static constexpr size_t kWStep = 136, kAStep = 136;
+  static constexpr size_t kWStep = 136, kAStep = 144;
   using A = ActL;
   using W = WL;
+  // The two f16 scales of activation blocks j and j+1 (zero for blocks at or past nb) as quads.
+  static KQ_AI __m512 dy_pair(const uint8_t* a, int j, int nb) {
+    const uint64_t lo = j < nb ? ld_u32(a + 36 * j) : 0, hi = j + 1 < nb ? ld_u32(a + 36 * (j + 1)) : 0;
+    return quads4(_mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(lo | (hi << 32)))));
+  }
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return act_l<V, Full, false, 34, 2, (V ? 128 : 0), false>(a, rem);
+    A r;
+    const int nb = blocks_in<Full>(rem);
+    r.y[0] = join256(a + 4, blk<36>(a, 1, nb) + 4);
+    r.y[1] = join256(blk<36>(a, 2, nb) + 4, blk<36>(a, 3, nb) + 4);
+    r.dy[0] = dy_pair(a, 0, nb);
+    r.dy[1] = dy_pair(a, 2, nb);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      if constexpr (V)
+        r.nc[h] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                   dot_u8s8<V>(_mm512_setzero_si512(), _mm512_set1_epi8(char(128)), r.y[h]));
+      else
+        r.nc[h] = _mm512_setzero_si512();
+    }
+    r.s4 = _mm_setzero_ps();
+    return r;
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {

@@ -575,31 +575,25 @@ KQ_AI __m512 quads4(__m128 f) {
                               _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0));
 }
 
-// Activation step. Natural layout (Q8_0 weights): y = quants of blocks (0,1) and (2,3), dy = the
-// scales as halves. Split layout (nibble weights): y[0] = elements 0-15 of blocks 0-3 (one block
-// per 128-bit lane), y[1] = elements 16-31, dy[0] = the scales as quads. nc = -o·Σy per dpbusd
-// lane (o the weight offset; zero when unused); s4 = the Q8_1 sums (zero for Q8_0).
+// Activation step. Split layout (nibble weights): y[0] = elements 0-15 of blocks 0-3 (one block
+// per 128-bit lane), y[1] = elements 16-31, dy[0] = dy[1] = the scales as quads (KQ8_0 builds its
+// natural-layout Q8_0H steps itself). nc = -o·Σy per dpbusd lane (o the weight offset; zero when
+// unused); s4 = the Q8_1 sums (zero for Q8_0).
 struct ActL {
   __m512i y[2], nc[2];
   __m512 dy[2];
   __m128 s4;
 };
-template <bool V, bool Full, bool kSplit, int kAB, int kAQ, int kOffset, bool kSum>
+template <bool V, bool Full, int kAB, int kAQ, int kOffset, bool kSum>
 KQ_AI ActL act_l(const uint8_t* a, int rem) {
   ActL r;
   const int nb = blocks_in<Full>(rem);
   const __m512i y01 = join256(a + kAQ, blk<kAB>(a, 1, nb) + kAQ);
   const __m512i y23 = join256(blk<kAB>(a, 2, nb) + kAQ, blk<kAB>(a, 3, nb) + kAQ);
   const __m128 d4 = Full ? f16x4<kAB, 4>(a) : f16x4<kAB>(a, nb);
-  if constexpr (kSplit) {
-    r.y[0] = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(2, 0, 2, 0));
-    r.y[1] = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 1, 3, 1));
-    r.dy[0] = r.dy[1] = quads4(d4);
-  } else {
-    r.y[0] = y01;
-    r.y[1] = y23;
-    halves4(d4, r.dy[0], r.dy[1]);
-  }
+  r.y[0] = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(2, 0, 2, 0));
+  r.y[1] = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 1, 3, 1));
+  r.dy[0] = r.dy[1] = quads4(d4);
 #pragma GCC unroll 2
   for (int h = 0; h < 2; ++h) {
     if constexpr (kOffset != 0)
@@ -684,7 +678,7 @@ struct KQx0 {
   using W = WL;
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return act_l<V, Full, true, 34, 2, kOffset, false>(a, rem);
+    return act_l<V, Full, 34, 2, kOffset, false>(a, rem);
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {
@@ -713,7 +707,7 @@ struct KQx1 {
   using W = WL;
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return act_l<V, Full, true, 36, 4, 0, true>(a, rem);
+    return act_l<V, Full, 36, 4, 0, true>(a, rem);
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {
@@ -799,7 +793,7 @@ struct KIQ4NL {
   using W = WL;
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return act_l<V, Full, true, 34, 2, (V ? 128 : 0), false>(a, rem);
+    return act_l<V, Full, 34, 2, (V ? 128 : 0), false>(a, rem);
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {

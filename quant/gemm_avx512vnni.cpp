@@ -14,11 +14,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "quant/gemm_isa.h"
 #include "quant/gemm_pack.h"
 #include "quant/gemm_unpack_avx2.h"
 #include "quant/kernels.h"
+#include "quant/q8_0h.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
 
@@ -249,16 +251,18 @@ void gemm_super_rows(const MatmulTile& t) {
 template <class Block>
 struct LegacyLayout {
   static constexpr bool kMin = gemm::kLegacyMin<Block>;
+  // Q8_0 weights take Q8_0H activations: one scale per 16 elements, so two integer sums per block.
+  static constexpr bool kHalves = std::is_same_v<Block, BlockQ8_0>;
   static constexpr size_t kW = 0;
-  static constexpr size_t kInit = 512;
+  static constexpr size_t kInit = 512;  // -128·Σw (of the first half when kHalves)
   static constexpr size_t kD = 576;
-  static constexpr size_t kM = 640;
-  static constexpr size_t kStride = kMin ? 704 : 640;
+  static constexpr size_t kM = 640;      // Q4_1 / Q5_1: the mins; kHalves: the second half's init
+  static constexpr size_t kStride = kMin || kHalves ? 704 : 640;
 
-  // Activation row: u8 levels (a+128), float d per block, [float s per block].
+  // Activation row: u8 levels (a+128), float d per block (per half when kHalves), [float s per block].
   static size_t act_stride(int64_t k) {
     const int64_t nb = k / 32;
-    return align_up(size_t(k) + 4 * size_t(nb) * (kMin ? 2 : 1));
+    return align_up(size_t(k) + 4 * size_t(nb) * (kMin || kHalves ? 2 : 1));
   }
   static size_t panel_bytes(int64_t k) { return size_t(kTileRows / kLanes) * size_t(k / 32) * kStride; }
   static size_t scratch(int64_t k) { return panel_bytes(k) + kTok * act_stride(k) + kAlign; }
@@ -272,13 +276,15 @@ void pack_legacy_block(const Block* const* rows, int n, int64_t b, uint8_t* p) {
   for (int r = n; r < kLanes; ++r) lv[r] = LegacyLevels{};
   const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                  _mm512_set1_epi32(int(sizeof(LegacyLevels))));
-  __m512i sum_w = _mm512_setzero_si512();
+  __m512i sum_w[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
   for (int c = 0; c < 8; ++c) {
     const __m512i w = _mm512_i32gather_epi32(row_offsets, lv[0].w + 4 * c, 1);
     _mm512_store_si512(p + L::kW + 64 * c, w);
-    sum_w = _mm512_dpbusd_epi32(sum_w, _mm512_set1_epi8(1), w);  // Σ w per row
+    const int h = L::kHalves ? c / 4 : 0;
+    sum_w[h] = _mm512_dpbusd_epi32(sum_w[h], _mm512_set1_epi8(1), w);  // Σ w per row (per half)
   }
-  _mm512_store_si512(p + L::kInit, _mm512_mullo_epi32(sum_w, _mm512_set1_epi32(-128)));
+  _mm512_store_si512(p + L::kInit, _mm512_mullo_epi32(sum_w[0], _mm512_set1_epi32(-128)));
+  if constexpr (L::kHalves) _mm512_store_si512(p + L::kM, _mm512_mullo_epi32(sum_w[1], _mm512_set1_epi32(-128)));
   _mm512_store_ps(p + L::kD, _mm512_i32gather_ps(row_offsets, &lv[0].d, 1));
   if constexpr (L::kMin) _mm512_store_ps(p + L::kM, _mm512_i32gather_ps(row_offsets, &lv[0].m, 1));
 }
@@ -296,6 +302,12 @@ void pack_legacy_act(const uint8_t* src, int64_t nb, uint8_t* dst) {
                           _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs)), bias));
       d[b] = fp16_to_fp32(blk.d);
       d[nb + b] = fp16_to_fp32(blk.s);
+    } else if constexpr (L::kHalves) {
+      const auto& blk = reinterpret_cast<const BlockQ8_0H*>(src)[b];
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * b),
+                          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs)), bias));
+      d[2 * b] = fp16_to_fp32(blk.d[0]);
+      d[2 * b + 1] = fp16_to_fp32(blk.d[1]);
     } else {
       const auto& blk = reinterpret_cast<const BlockQ8_0*>(src)[b];
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * b),
@@ -309,6 +321,7 @@ template <class Block, int T>
 void micro_legacy(const uint8_t* panel, int64_t nb, const uint8_t* act, size_t act_stride, float* y, size_t ldy,
                   __mmask16 rows) {
   using L = LegacyLayout<Block>;
+  constexpr int kH = L::kHalves ? 2 : 1;  // integer sums (scale groups) per block
   const int64_t k = nb * 32;
   const float* da = reinterpret_cast<const float*>(act + k);
   __m512 acc[T];
@@ -316,20 +329,34 @@ void micro_legacy(const uint8_t* panel, int64_t nb, const uint8_t* act, size_t a
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* p = panel + size_t(b) * L::kStride;
     const uint8_t* a = act + 32 * b;
-    __m512i sum[T];
-    const __m512i init = _mm512_load_si512(p + L::kInit);
-    for (int t = 0; t < T; ++t) sum[t] = init;
+    __m512i sum[kH][T];
+#pragma GCC unroll 2
+    for (int h = 0; h < kH; ++h) {
+      const __m512i init = _mm512_load_si512(p + (h == 0 ? L::kInit : L::kM));
+      for (int t = 0; t < T; ++t) sum[h][t] = init;
+    }
 #pragma GCC unroll 8
     for (int st = 0; st < 8; ++st) {
       const __m512i w = _mm512_load_si512(p + L::kW + 64 * st);
+      const int h = kH == 2 ? st / 4 : 0;
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t)
-        sum[t] = _mm512_dpbusd_epi32(sum[t], _mm512_set1_epi32(load_i32(a + t * act_stride + 4 * st)), w);
+        sum[h][t] = _mm512_dpbusd_epi32(sum[h][t], _mm512_set1_epi32(load_i32(a + t * act_stride + 4 * st)), w);
     }
     const __m512 d = _mm512_load_ps(p + L::kD);
-    for (int t = 0; t < T; ++t) {
-      const __m512 f = _mm512_mul_ps(d, _mm512_set1_ps(da[t * act_stride / 4 + b]));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[t]), f, acc[t]);
+    if constexpr (L::kHalves) {
+      // d · (s0·da0 + s1·da1): five float ops per token where the two-product form takes six.
+      for (int t = 0; t < T; ++t) {
+        const float* dt = da + t * act_stride / 4 + 2 * b;
+        __m512 g = _mm512_mul_ps(_mm512_cvtepi32_ps(sum[0][t]), _mm512_set1_ps(dt[0]));
+        g = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[1][t]), _mm512_set1_ps(dt[1]), g);
+        acc[t] = _mm512_fmadd_ps(g, d, acc[t]);
+      }
+    } else {
+      for (int t = 0; t < T; ++t) {
+        const __m512 f = _mm512_mul_ps(d, _mm512_set1_ps(da[t * act_stride / 4 + b]));
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[0][t]), f, acc[t]);
+      }
     }
     if constexpr (L::kMin) {
       const __m512 m = _mm512_load_ps(p + L::kM);

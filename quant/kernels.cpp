@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/fp16.h"
 #include "quant/q8_0.h"
+#include "quant/q8_0h.h"
 #include "quant/q8_1.h"
 
 namespace kq {
@@ -48,6 +49,7 @@ void convert_q8_1(const float* x, void* dst, int64_t n) {
   }
 }
 
+void convert_q8_0h(const float* x, void* dst, int64_t n) { quantize_row_q8_0h(x, dst, n, nullptr); }
 void convert_q8_k(const float* x, void* dst, int64_t n) { type_traits(QType::Q8_K).from_float(x, dst, n, nullptr); }
 void convert_f16(const float* x, void* dst, int64_t n) { type_traits(QType::F16).from_float(x, dst, n, nullptr); }
 void convert_bf16(const float* x, void* dst, int64_t n) { type_traits(QType::BF16).from_float(x, dst, n, nullptr); }
@@ -121,6 +123,7 @@ void fill_kernels_scalar(KernelTable& t) {
   }
   t.convert[uint32_t(QType::Q8_0)] = convert_q8_0;
   t.convert[uint32_t(QType::Q8_1)] = convert_q8_1;
+  t.convert[uint32_t(QType::Q8_0H)] = convert_q8_0h;
   t.convert[uint32_t(QType::Q8_K)] = convert_q8_k;
   t.convert[uint32_t(QType::F16)] = convert_f16;
   t.convert[uint32_t(QType::BF16)] = convert_bf16;

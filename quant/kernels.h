@@ -13,7 +13,7 @@ namespace kq {
 
 // One call of a matmul kernel: y[t·ldy + r] = dot(weight row r, activation row t) for r < n_rows,
 // t < n_tok. Weight rows are in the tensor's own block format; activation rows are already in
-// the weight type's vec_dot_type (Q8_0, Q8_1, Q8_K, F16, BF16 or F32).
+// the weight type's vec_dot_type (Q8_0, Q8_0H, Q8_1, Q8_K, F16, BF16 or F32).
 struct MatmulTile {
   int64_t k = 0;                // elements per row (a whole number of blocks of both types)
   const uint8_t* w = nullptr;   // first weight row
@@ -52,7 +52,7 @@ struct TypeKernels {
   const char* repacked_name = "";   // which repacked-layout kernel ("" when none)
 };
 
-constexpr int kMaxTypeId = 64;  // ggml ids are below this
+constexpr int kMaxTypeId = 64;  // ggml ids and kq's internal ids (quant/registry.h) are below this
 
 struct KernelTable {
   Isa isa = Isa::kScalar;
@@ -85,8 +85,8 @@ void fill_gemm_neon(KernelTable& t, const CpuFeatures& cpu);
 void fill_repacked_avx512vnni(KernelTable& t);
 
 // Scalar activation conversion (the reference every ISA's converter must equal byte for byte):
-// Q8_0 and Q8_1 round x·(127/amax) half-to-even like ggml's x86 kernels; other types use the
-// registry's from_float.
+// Q8_0 and Q8_1 round x·(127/amax) half-to-even like ggml's x86 kernels, Q8_0H the same per
+// 16-element half; other types use the registry's from_float.
 void convert_row_reference(QType type, const float* x, void* dst, int64_t n);
 
 // Converts with the selected table's converter.

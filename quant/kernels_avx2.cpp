@@ -5,6 +5,7 @@
 
 #include "common/fp16.h"
 #include "quant/q8_0.h"
+#include "quant/q8_0h.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
 #include "quant/simd_avx2.h"
@@ -67,6 +68,30 @@ void convert_q8_0(const float* x, void* dst, int64_t n) {
     const float d = quantize_block32(x + 32 * b, y[b].qs, nullptr);
     if (d < 0) convert_row_reference(QType::Q8_0, x + 32 * b, &y[b], 32);
     else y[b].d = fp32_to_fp16(d);
+  }
+}
+
+// Q8_0H: quantize_block32's rounding per 16-element half, each with its own d.
+void convert_q8_0h(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<BlockQ8_0H*>(dst);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    for (int h = 0; h < 2; ++h) {
+      const float* xh = x + 32 * b + 16 * h;
+      const __m256 v0 = _mm256_loadu_ps(xh), v1 = _mm256_loadu_ps(xh + 8);
+      const float amax = hmax(_mm256_max_ps(abs_ps(v1), _mm256_max_ps(abs_ps(v0), _mm256_setzero_ps())));
+      const float inv = amax != 0.0f ? 127.0f / amax : 0.0f;
+      if (!std::isfinite(inv)) {  // amax < ~4e-37: the reference's block
+        convert_row_reference(QType::Q8_0H, x + 32 * b, &y[b], 32);
+        break;
+      }
+      const __m256 id = _mm256_set1_ps(inv);
+      const __m256i q = _mm256_packs_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v0, id)),
+                                           _mm256_cvtps_epi32(_mm256_mul_ps(v1, id)));  // 0-3, 8-11 | 4-7, 12-15
+      const __m128i q16 = _mm_packs_epi16(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+      // q16 bytes: 0-3, 8-11, 4-7, 12-15 (each 4-byte group in order).
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs + 16 * h), _mm_shuffle_epi32(q16, _MM_SHUFFLE(3, 1, 2, 0)));
+      y[b].d[h] = fp32_to_fp16(amax / 127.0f);
+    }
   }
 }
 
@@ -172,8 +197,9 @@ void fill_kernels_avx2(KernelTable& t, const CpuFeatures& cpu) {
   avx2::fill_legacy(t);
   avx2::fill_kquant(t);
   avx2::fill_scale_search(t);
-  const QType converted[] = {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16};
+  const QType converted[] = {QType::Q8_0, QType::Q8_0H, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16};
   t.convert[uint32_t(QType::Q8_0)] = convert_q8_0;
+  t.convert[uint32_t(QType::Q8_0H)] = convert_q8_0h;
   t.convert[uint32_t(QType::Q8_1)] = convert_q8_1;
   t.convert[uint32_t(QType::Q8_K)] = convert_q8_k;
   t.convert[uint32_t(QType::F16)] = convert_f16;

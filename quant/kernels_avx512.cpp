@@ -42,6 +42,23 @@ void convert_q8_0(const float* x, void* dst, int64_t n) {
   }
 }
 
+// Q8_0H: each 16-element half as q8_block does a block (d = amax/127 per half).
+void convert_q8_0h(const float* x, void* dst, int64_t n) {
+  uint8_t* y = static_cast<uint8_t*>(dst);
+  for (int64_t b = 0; b < n / 32; ++b, y += 36) {
+    uint16_t d[2];
+    for (int h = 0; h < 2; ++h) {
+      const __m512 v = _mm512_loadu_ps(x + 32 * b + 16 * h);
+      const float amax = _mm512_reduce_max_ps(amax_acc(_mm512_setzero_ps(), v));
+      const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + 4 + 16 * h),
+                       _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(id)))));
+      d[h] = f32_to_f16(amax / 127.0f);
+    }
+    std::memcpy(y, d, 4);
+  }
+}
+
 void convert_q8_1(const float* x, void* dst, int64_t n) {
   uint8_t* y = static_cast<uint8_t*>(dst);
   for (int64_t b = 0; b < n / 32; ++b, y += 36) {
@@ -144,10 +161,12 @@ void fill_kernels_avx512(KernelTable& t, const CpuFeatures& cpu) {
 
   t.convert[uint32_t(QType::Q8_0)] = convert_q8_0;
   t.convert[uint32_t(QType::Q8_1)] = convert_q8_1;
+  t.convert[uint32_t(QType::Q8_0H)] = convert_q8_0h;
   t.convert[uint32_t(QType::Q8_K)] = convert_q8_k;
   t.convert[uint32_t(QType::F16)] = convert_f16;
   t.convert[uint32_t(QType::BF16)] = convert_bf16;
-  for (QType q : {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16}) t.convert_name[uint32_t(q)] = "avx512";
+  for (QType q : {QType::Q8_0, QType::Q8_0H, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16})
+    t.convert_name[uint32_t(q)] = "avx512";
 
   avx512_search::fill_scale_search(t);
 

@@ -12,6 +12,7 @@
 #include "quant/q5_0.h"
 #include "quant/q5_1.h"
 #include "quant/q8_0.h"
+#include "quant/q8_0h.h"
 #include "quant/q8_1.h"
 #include "quant/simd_avx2.h"
 
@@ -138,11 +139,13 @@ struct Q5_1K {
   static KQ_AVX2_INLINE float finish(const Acc& acc) { return hsum(acc.v) + _mm256_cvtss_f32(acc.m); }
 };
 
-// Q8_0 · Q8_0: |x| (unsigned, 128 for -128 is right) times y carrying x's sign; exact while y is
+// Q8_0 · Q8_0H: |x| (unsigned, 128 for -128 is right) times y carrying x's sign; exact while y is
 // not -128, which the activation converter guarantees (|q| <= 127). Weights may hold any byte.
+// Lanes 0-3 sum elements 0-15 and lanes 4-7 elements 16-31, so the activation scales are
+// [d0 ×4 | d1 ×4].
 struct Q8_0K {
   using WBlock = BlockQ8_0;
-  using ABlock = BlockQ8_0;
+  using ABlock = BlockQ8_0H;
   static constexpr int kBlock = 32, kRows1 = 4, kRowsN = 2, kTail = 0, kTailWBytes = 0, kTailABytes = 0;
   struct Row {
     __m256i ax, x;
@@ -157,7 +160,10 @@ struct Q8_0K {
     const __m256i x = load256(b.qs);
     return {_mm256_abs_epi8(x), x, f16x8(b.d)};
   }
-  static KQ_AVX2_INLINE Act load_act(const ABlock& b) { return {load256(b.qs), f16x8(b.d)}; }
+  static KQ_AVX2_INLINE Act load_act(const ABlock& b) {
+    return {load256(b.qs), _mm256_cvtph_ps(_mm_set_epi16(short(b.d[1]), short(b.d[1]), short(b.d[1]), short(b.d[1]),
+                                                          short(b.d[0]), short(b.d[0]), short(b.d[0]), short(b.d[0])))};
+  }
   static KQ_AVX2_INLINE void dot(const Row& w, const Act& a, Acc& acc) {
     const __m256i p = _mm256_maddubs_epi16(w.ax, _mm256_sign_epi8(a.y, w.x));
     acc = _mm256_fmadd_ps(_mm256_mul_ps(w.d, a.d), _mm256_cvtepi32_ps(sum_pairs(p)), acc);

@@ -11,6 +11,7 @@
 
 #include "common/fp16.h"
 #include "quant/q8_0.h"
+#include "quant/q8_0h.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
 #include "quant/simd_neon.h"
@@ -173,6 +174,21 @@ void convert_q8_0(const float* x, void* dst, int64_t n) {
   }
 }
 
+// Q8_0H: d = amax/127 and q = round-half-even(x·(127/amax)) per 16-element half.
+void convert_q8_0h(const float* x, void* dst, int64_t n) {
+  BlockQ8_0H* y = static_cast<BlockQ8_0H*>(dst);
+  for (int64_t b = 0; b < n / 32; ++b)
+    for (int h = 0; h < 2; ++h) {
+      const float* xh = x + 32 * b + 16 * h;
+      const float amax = abs_max(xh, 16);
+      const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+      int32x4_t q[4];
+      for (int i = 0; i < 4; ++i) q[i] = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(xh + 4 * i), id));
+      vst1q_s8(y[b].qs + 16 * h, narrow_s32(q[0], q[1], q[2], q[3]));
+      y[b].d[h] = fp32_to_fp16(amax / 127.0f);
+    }
+}
+
 void convert_q8_1(const float* x, void* dst, int64_t n) {
   BlockQ8_1* y = static_cast<BlockQ8_1*>(dst);
   for (int64_t b = 0; b < n / 32; ++b) {
@@ -256,10 +272,12 @@ void fill_kernels_neon(KernelTable& t, const CpuFeatures& cpu) {
   set_float_kernels<LoadBF16>(t, QType::BF16);
   t.convert[uint32_t(QType::Q8_0)] = convert_q8_0;
   t.convert[uint32_t(QType::Q8_1)] = convert_q8_1;
+  t.convert[uint32_t(QType::Q8_0H)] = convert_q8_0h;
   t.convert[uint32_t(QType::Q8_K)] = convert_q8_k;
   t.convert[uint32_t(QType::F16)] = convert_f16;
   t.convert[uint32_t(QType::BF16)] = convert_bf16;
-  for (QType q : {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16}) t.convert_name[uint32_t(q)] = "neon";
+  for (QType q : {QType::Q8_0, QType::Q8_0H, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16})
+    t.convert_name[uint32_t(q)] = "neon";
   if (cpu.dotprod) fill_kernels_neondot(t);
 }
 

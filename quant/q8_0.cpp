@@ -1,4 +1,5 @@
-// Scalar reference for Q8_0: dequantize, quantize (also the activation quantizer), dot product.
+// Scalar reference for Q8_0: dequantize, quantize (its dot product, with Q8_0H activations, is in
+// quant/q8_0h.cpp).
 #include "quant/q8_0.h"
 
 #include "common/fp16.h"
@@ -24,20 +25,6 @@ void quantize_row_q8_0(const float* src, void* dst, int64_t n, const float*) {
     const float* x = src + b * 32;
     y[b].d = fp32_to_fp16(quantize_block_q8(x, y[b].qs));
   }
-}
-
-float dot_q8_0_q8_0(int64_t n, const void* vx, const void* vy) {
-  const int64_t nb = int64_t(row_size(QType::Q8_0, n) / sizeof(BlockQ8_0));
-  const BlockQ8_0* x = static_cast<const BlockQ8_0*>(vx);
-  const BlockQ8_0* y = static_cast<const BlockQ8_0*>(vy);
-  float sum = 0.0f;
-  for (int64_t b = 0; b < nb; ++b) {
-    int sumi = 0;
-    for (int j = 0; j < 32; ++j) sumi += int(x[b].qs[j]) * int(y[b].qs[j]);
-    // ggml's generic order: the f16 product is exact in f32, so this is one rounding.
-    sum += float(sumi) * (fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d));
-  }
-  return sum;
 }
 
 }  // namespace kq

@@ -15,6 +15,5 @@ static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes");
 
 void dequantize_row_q8_0(const void* src, float* dst, int64_t n);
 void quantize_row_q8_0(const float* src, void* dst, int64_t n, const float* importance);
-float dot_q8_0_q8_0(int64_t n, const void* x, const void* y);
 
 }  // namespace kq

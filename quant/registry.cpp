@@ -19,6 +19,7 @@
 #include "quant/q5_k.h"
 #include "quant/q6_k.h"
 #include "quant/q8_0.h"
+#include "quant/q8_0h.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
 #include "quant/refine.h"
@@ -34,7 +35,7 @@ const TypeTraits kTypeTraits[] = {
   {QType::Q4_1,   "Q4_1",   32,  20,  true,  false, QType::Q8_1, dequantize_row_q4_1,   quantize_row_q4_1,   dot_q4_1_q8_1, quantize_row_q4_1_refined},
   {QType::Q5_0,   "Q5_0",   32,  22,  true,  false, QType::Q8_0, dequantize_row_q5_0,   quantize_row_q5_0,   dot_q5_0_q8_0, quantize_row_q5_0_refined},
   {QType::Q5_1,   "Q5_1",   32,  24,  true,  false, QType::Q8_1, dequantize_row_q5_1,   quantize_row_q5_1,   dot_q5_1_q8_1, quantize_row_q5_1_refined},
-  {QType::Q8_0,   "Q8_0",   32,  34,  true,  false, QType::Q8_0, dequantize_row_q8_0,   quantize_row_q8_0,   dot_q8_0_q8_0, quantize_row_q8_0_refined},
+  {QType::Q8_0,   "Q8_0",   32,  34,  true,  false, QType::Q8_0H, dequantize_row_q8_0,  quantize_row_q8_0,   dot_q8_0_q8_0h, quantize_row_q8_0_refined},
   {QType::Q8_1,   "Q8_1",   32,  36,  true,  true,  QType::Q8_1, dequantize_row_q8_1,   quantize_row_q8_1,   nullptr,       nullptr},
   {QType::Q2_K,   "Q2_K",   256, 84,  true,  false, QType::Q8_K, dequantize_row_q2_k,   quantize_row_q2_k,   dot_q2_k_q8_k, quantize_row_q2_k_refined},
   {QType::Q3_K,   "Q3_K",   256, 110, true,  false, QType::Q8_K, dequantize_row_q3_k,   quantize_row_q3_k,   dot_q3_k_q8_k, quantize_row_q3_k_refined},
@@ -45,10 +46,11 @@ const TypeTraits kTypeTraits[] = {
   {QType::IQ4_NL, "IQ4_NL", 32,  18,  true,  false, QType::Q8_0, dequantize_row_iq4_nl, quantize_row_iq4_nl, dot_iq4_nl_q8_0, quantize_row_iq4_nl_refined},
   {QType::IQ4_XS, "IQ4_XS", 256, 136, true,  false, QType::Q8_K, dequantize_row_iq4_xs, quantize_row_iq4_xs, dot_iq4_xs_q8_k, quantize_row_iq4_xs_refined},
   {QType::BF16,   "BF16",   1,   2,   false, false, QType::F32,  dequantize_row_bf16,   quantize_row_bf16,   dot_bf16_f32, nullptr},
+  {QType::Q8_0H,  "Q8_0H",  32,  36,  true,  true,  QType::Q8_0H, dequantize_row_q8_0h, quantize_row_q8_0h,  nullptr,      nullptr},
 };
 // clang-format on
 const size_t kTypeCount = sizeof(kTypeTraits) / sizeof(kTypeTraits[0]);
-static_assert(sizeof(kTypeTraits) / sizeof(kTypeTraits[0]) == 17, "one registry row per QType");
+static_assert(sizeof(kTypeTraits) / sizeof(kTypeTraits[0]) == 18, "one registry row per QType");
 
 namespace {
 // Maps a ggml id to its row index; -1 when not implemented. Built once from the table.
@@ -63,22 +65,25 @@ const IdIndex& id_index() {
   static const IdIndex idx;
   return idx;
 }
-}  // namespace
 
-const TypeTraits* find_type(uint32_t ggml_id) {
-  if (ggml_id >= 64) return nullptr;
-  const int i = id_index().index[ggml_id];
+const TypeTraits* find_row(uint32_t id) {
+  if (id >= 64) return nullptr;
+  const int i = id_index().index[id];
   return i < 0 ? nullptr : &kTypeTraits[i];
 }
+}  // namespace
+
+const TypeTraits* find_type(uint32_t ggml_id) { return ggml_id >= kFirstInternalTypeId ? nullptr : find_row(ggml_id); }
 
 const TypeTraits& type_traits(QType t) {
-  const TypeTraits* row = find_type(static_cast<uint32_t>(t));
+  const TypeTraits* row = find_row(static_cast<uint32_t>(t));
   if (!row) throw Error("unknown block type id " + std::to_string(static_cast<uint32_t>(t)));
   return *row;
 }
 
 const TypeTraits* find_type(std::string_view name) {
   for (size_t i = 0; i < kTypeCount; ++i) {
+    if (static_cast<uint32_t>(kTypeTraits[i].type) >= kFirstInternalTypeId) continue;
     const std::string_view n = kTypeTraits[i].name;
     if (n.size() == name.size() &&
         std::equal(n.begin(), n.end(), name.begin(),

@@ -26,7 +26,12 @@ enum class QType : uint32_t {
   IQ4_NL = 20,
   IQ4_XS = 23,
   BF16 = 30,
+  // kq-internal activation types: ids no ggml type uses, never read from or written to a file.
+  Q8_0H = 63,  // Q8_0 with one scale per 16 elements: the activations of Q8_0 weights
 };
+
+// Ids at or above this are kq-internal (find_type(uint32_t) does not return them).
+constexpr uint32_t kFirstInternalTypeId = 63;
 
 // Converts n values (n a multiple of the block size) of one row to float32.
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
@@ -41,7 +46,7 @@ struct TypeTraits {
   int64_t block_size;       // elements per block
   size_t type_size;         // bytes per block
   bool is_quantized;        // false for F32 / F16 / BF16
-  bool activation_only;     // Q8_1, Q8_K: never stored as weights by llama.cpp
+  bool activation_only;     // Q8_1, Q8_K, Q8_0H: never stored as weights
   QType vec_dot_type;       // what activations are converted to for vec_dot
   DequantizeRowFn to_float;
   QuantizeRowFn from_float;  // scalar reference quantizer: exactly llama.cpp's bytes
@@ -60,9 +65,10 @@ extern const size_t kTypeCount;
 
 // Returns the row for t (every QType value has one).
 const TypeTraits& type_traits(QType t);
-// Returns the row for a raw ggml id, or nullptr when kq does not implement it.
+// Returns the row for a raw ggml id (as read from a file), or nullptr when kq does not implement
+// it or the id is a kq-internal type's.
 const TypeTraits* find_type(uint32_t ggml_id);
-// Returns the row for a (case-insensitive) ggml type name, or nullptr.
+// Returns the row for a (case-insensitive) ggml type name, or nullptr (also for internal types).
 const TypeTraits* find_type(std::string_view name);
 inline const char* type_name(QType t) { return type_traits(t).name; }
 

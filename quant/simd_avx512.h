@@ -575,31 +575,25 @@ KQ_AI __m512 quads4(__m128 f) {
                               _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0));
 }
 
-// Activation step. Natural layout (Q8_0 weights): y = quants of blocks (0,1) and (2,3), dy = the
-// scales as halves. Split layout (nibble weights): y[0] = elements 0-15 of blocks 0-3 (one block
-// per 128-bit lane), y[1] = elements 16-31, dy[0] = the scales as quads. nc = -o·Σy per dpbusd
-// lane (o the weight offset; zero when unused); s4 = the Q8_1 sums (zero for Q8_0).
+// Activation step. Split layout (nibble weights): y[0] = elements 0-15 of blocks 0-3 (one block
+// per 128-bit lane), y[1] = elements 16-31, dy[0] = dy[1] = the scales as quads (KQ8_0 builds its
+// natural-layout Q8_0H steps itself). nc = -o·Σy per dpbusd lane (o the weight offset; zero when
+// unused); s4 = the Q8_1 sums (zero for Q8_0).
 struct ActL {
   __m512i y[2], nc[2];
   __m512 dy[2];
   __m128 s4;
 };
-template <bool V, bool Full, bool kSplit, int kAB, int kAQ, int kOffset, bool kSum>
+template <bool V, bool Full, int kAB, int kAQ, int kOffset, bool kSum>
 KQ_AI ActL act_l(const uint8_t* a, int rem) {
   ActL r;
   const int nb = blocks_in<Full>(rem);
   const __m512i y01 = join256(a + kAQ, blk<kAB>(a, 1, nb) + kAQ);
   const __m512i y23 = join256(blk<kAB>(a, 2, nb) + kAQ, blk<kAB>(a, 3, nb) + kAQ);
   const __m128 d4 = Full ? f16x4<kAB, 4>(a) : f16x4<kAB>(a, nb);
-  if constexpr (kSplit) {
-    r.y[0] = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(2, 0, 2, 0));
-    r.y[1] = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 1, 3, 1));
-    r.dy[0] = r.dy[1] = quads4(d4);
-  } else {
-    r.y[0] = y01;
-    r.y[1] = y23;
-    halves4(d4, r.dy[0], r.dy[1]);
-  }
+  r.y[0] = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(2, 0, 2, 0));
+  r.y[1] = _mm512_shuffle_i64x2(y01, y23, _MM_SHUFFLE(3, 1, 3, 1));
+  r.dy[0] = r.dy[1] = quads4(d4);
 #pragma GCC unroll 2
   for (int h = 0; h < 2; ++h) {
     if constexpr (kOffset != 0)
@@ -684,7 +678,7 @@ struct KQx0 {
   using W = WL;
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return act_l<V, Full, true, 34, 2, kOffset, false>(a, rem);
+    return act_l<V, Full, 34, 2, kOffset, false>(a, rem);
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {
@@ -713,7 +707,7 @@ struct KQx1 {
   using W = WL;
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return act_l<V, Full, true, 36, 4, 0, true>(a, rem);
+    return act_l<V, Full, 36, 4, 0, true>(a, rem);
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {
@@ -734,16 +728,39 @@ using KQ4_1 = KQx1<V, 20, 4, -1>;
 template <bool V>
 using KQ5_1 = KQx1<V, 24, 8, 4>;
 
-// Q8_0: d, qs[32]. VNNI: Σxy = dpbusd(-128Σy, x+128, y) (exact for any int8); BW: |x|·(±y).
+// Q8_0 weights (d, qs[32]) · Q8_0H activations (d[2], qs[32]): each zmm holds two blocks, dpbusd
+// lanes 0-3 / 4-7 the first block's halves, 8-11 / 12-15 the second's, so the activation scales
+// are quads [h0, h1, h0', h1'] and the weight scales halves. VNNI: Σxy = dpbusd(-128Σy, x+128, y)
+// (exact for any int8); BW: |x|·(±y).
 template <bool V>
 struct KQ8_0 {
   static constexpr int64_t kStep = 128;
-  static constexpr size_t kWStep = 136, kAStep = 136;
+  static constexpr size_t kWStep = 136, kAStep = 144;
   using A = ActL;
   using W = WL;
+  // The two f16 scales of activation blocks j and j+1 (zero for blocks at or past nb) as quads.
+  static KQ_AI __m512 dy_pair(const uint8_t* a, int j, int nb) {
+    const uint64_t lo = j < nb ? ld_u32(a + 36 * j) : 0, hi = j + 1 < nb ? ld_u32(a + 36 * (j + 1)) : 0;
+    return quads4(_mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(lo | (hi << 32)))));
+  }
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return act_l<V, Full, false, 34, 2, (V ? 128 : 0), false>(a, rem);
+    A r;
+    const int nb = blocks_in<Full>(rem);
+    r.y[0] = join256(a + 4, blk<36>(a, 1, nb) + 4);
+    r.y[1] = join256(blk<36>(a, 2, nb) + 4, blk<36>(a, 3, nb) + 4);
+    r.dy[0] = dy_pair(a, 0, nb);
+    r.dy[1] = dy_pair(a, 2, nb);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      if constexpr (V)
+        r.nc[h] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                   dot_u8s8<V>(_mm512_setzero_si512(), _mm512_set1_epi8(char(128)), r.y[h]));
+      else
+        r.nc[h] = _mm512_setzero_si512();
+    }
+    r.s4 = _mm_setzero_ps();
+    return r;
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {
@@ -776,7 +793,7 @@ struct KIQ4NL {
   using W = WL;
   template <bool Full>
   static KQ_AI A act(const uint8_t* a, int rem) {
-    return act_l<V, Full, true, 34, 2, (V ? 128 : 0), false>(a, rem);
+    return act_l<V, Full, 34, 2, (V ? 128 : 0), false>(a, rem);
   }
   template <bool Full>
   static KQ_AI W wts(const uint8_t* w, int rem) {

@@ -27,6 +27,7 @@
 #include "quant/q5_k.h"
 #include "quant/q6_k.h"
 #include "quant/q8_0.h"
+#include "quant/q8_0h.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
 
@@ -80,6 +81,15 @@ struct ActQ8_0 {
   static ActQ8_0 load(const BlockQ8_0& y) { return {vld1q_s8(y.qs), vld1q_s8(y.qs + 16), fp16_to_fp32_fcvt(y.d)}; }
 };
 
+// Q8_0H: one scale per 16-element half (lo, hi).
+struct ActQ8_0H {
+  int8x16_t lo, hi;
+  float d0, d1;
+  static ActQ8_0H load(const BlockQ8_0H& y) {
+    return {vld1q_s8(y.qs), vld1q_s8(y.qs + 16), fp16_to_fp32(y.d[0]), fp16_to_fp32(y.d[1])};
+  }
+};
+
 struct ActQ8_1 {
   int8x16_t lo, hi;
   float d, s;
@@ -118,16 +128,18 @@ struct Wq32 {
 
 inline uint8x16_t low_nibbles(uint8x16_t v) { return vandq_u8(v, vdupq_n_u8(0x0F)); }
 
+// Q8_0 weights · Q8_0H activations: the halves' sums one after the other, as dot_q8_0_q8_0h.
 struct KQ8_0 {
   using W = BlockQ8_0;
-  using A = BlockQ8_0;
-  using Act = ActQ8_0;
+  using A = BlockQ8_0H;
+  using Act = ActQ8_0H;
   using Wq = Wq32;
   static constexpr int64_t kBlock = 32;
   static Wq unpack(const W& x) { return {vld1q_s8(x.qs), vld1q_s8(x.qs + 16), fp16_to_fp32_fcvt(x.d), 0.0f}; }
   template <class Dot>
   static void dot(const Wq& w, const Act& a, float& sum) {
-    sum += float(isum32<Dot>(w.lo, w.hi, a.lo, a.hi)) * (w.d * a.d);
+    sum += float(vaddvq_s32(Dot::dot(vdupq_n_s32(0), w.lo, a.lo))) * (w.d * a.d0);
+    sum += float(vaddvq_s32(Dot::dot(vdupq_n_s32(0), w.hi, a.hi))) * (w.d * a.d1);
   }
 };
 

@@ -70,8 +70,9 @@ struct AttentionBatch {
 
 // Reference for one query head: out ([Dv]) = softmax(scale · K·q) · V over positions 0..n_kv-1 of
 // layer il, KV head kv_head. As llama.cpp without flash attention: q is converted to the key
-// cache's vec_dot type (F16 for an F16 cache, Q8_0 for Q8_0) before K·q, the softmax is f32, and
-// for a transposed (F32/F16) V the probabilities are converted to that type before V·p.
+// cache's vec_dot type (F16 for an F16 cache; for a Q8_0 cache kq's Q8_0H, one scale per 16
+// elements, where llama.cpp uses Q8_0) before K·q, the softmax is f32, and for a transposed
+// (F32/F16) V the probabilities are converted to that type before V·p.
 void attend_head(const KvCache& cache, int il, int n_kv, const float* q, int kv_head, float scale, float* out,
                  AttentionScratch& scratch);
 

@@ -10,7 +10,8 @@ namespace kq {
 
 // Converts one activation row of n floats to `type` with the selected kernel table's converter
 // (bit-identical at every ISA level to convert_row_reference: Q8_0/Q8_1 round half-to-even like
-// ggml's x86 kernels, every other type as the registry's from_float).
+// ggml's x86 kernels, Q8_0H likewise per 16-element half, every other type as the registry's
+// from_float).
 void quantize_activations(QType type, const float* x, void* dst, int64_t n);
 
 // Returns the scratch bytes matmul needs for n_tokens activation rows of weight w with n_threads
@@ -22,7 +23,7 @@ size_t matmul_scratch_bytes(const TensorView& w, int n_tokens, int n_threads);
 //   y: [n_tokens][w.n_rows()] float outputs
 //   scratch: matmul_scratch_bytes(w, n_tokens, n_threads) bytes, owned by the caller
 // The activations are converted once to the weight type's vec_dot_type (F16 rounds to F16, Q4_0
-// quantizes to Q8_0, K-quants to Q8_K, ...); then the rows are split over n_threads and each
+// quantizes to Q8_0, Q8_0 to Q8_0H, K-quants to Q8_K, ...); then the rows are split over n_threads and each
 // thread runs the selected ISA's kernel on its rows: the multi-row decode kernel for few tokens,
 // the tiled GEMM for many.
 void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t* scratch, int n_threads);

@@ -145,7 +145,8 @@ double magnitude(QType t, const uint8_t* w, const uint8_t* a, int64_t n) {
 // per-block scale products and the horizontal sum); the two errors add.
 double dot_bound(QType t, int64_t n, double mag) {
   const kq::TypeTraits& tt = kq::type_traits(t);
-  const double chain = tt.is_quantized ? double(n / tt.block_size) + 12.0 : double(n) / 16.0 + 16.0;
+  const int64_t groups = n / (tt.vec_dot_type == QType::Q8_0H ? 16 : tt.block_size);  // scaled integer sums
+  const double chain = tt.is_quantized ? double(groups) + 12.0 : double(n) / 16.0 + 16.0;
   return 2.0 * chain * 0x1p-24 * mag + 1e-30;
 }
 
@@ -272,7 +273,7 @@ TEST_CASE("avx2: activation converters are byte-identical to the reference", "[k
   for (int64_t i = 0; i < 256; ++i) mixed[size_t(i)] = 0.0f;  // a zero Q8_K block next to a normal one
   rows.push_back({"zero block then normal", mixed});
   for (const auto& [name, x] : rows) {
-    for (QType t : {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16}) {
+    for (QType t : {QType::Q8_0, QType::Q8_0H, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16}) {
       INFO(name << " -> " << kq::type_name(t));
       REQUIRE(std::string(avx->convert_name[uint32_t(t)]) == "avx2");
       std::vector<uint8_t> ref(kq::row_size(t, n), 0xA5), got(kq::row_size(t, n), 0x5A);

@@ -92,9 +92,9 @@ TEST_CASE("avx512: activation converters equal the reference byte for byte", "[k
   const float kInf = std::numeric_limits<float>::infinity();
   const float kNaN = std::numeric_limits<float>::quiet_NaN();
   for (const Level& lv : levels()) {
-    for (QType t : {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16}) {
+    for (QType t : {QType::Q8_0, QType::Q8_0H, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16}) {
       const bool k_type = t == QType::Q8_K;
-      const bool q8_x86 = t == QType::Q8_0 || t == QType::Q8_1;
+      const bool q8_x86 = t == QType::Q8_0 || t == QType::Q8_0H || t == QType::Q8_1;
       DYNAMIC_SECTION(lv.name << " " << kq::type_name(t)) {
         const auto fn = lv.table->convert[uint32_t(t)];
         REQUIRE(fn != nullptr);
@@ -134,7 +134,7 @@ TEST_CASE("avx512: activation converters equal the reference byte for byte", "[k
           for (int64_t i = 2 * blk; i < 3 * blk; ++i) x[size_t(i)] = float(i % 7 - 3) * 1e-39f;
           rows.push_back(x);
         }
-        if (!k_type && t != QType::Q8_0 && t != QType::Q8_1) {
+        if (!k_type && !q8_x86) {
           // F16 / BF16 rows of any length (masked tails), values around the f16 limits.
           for (int64_t n : {1, 7, 15, 16, 17, 33, 100}) {
             std::vector<float> x = normals(n, 3e4f);
@@ -255,6 +255,7 @@ double act_value(QType a, const uint8_t* b, int e) {
   switch (a) {
     case QType::Q8_0: return double(rd_f16(b)) * int8_t(b[2 + e]);
     case QType::Q8_1: return double(rd_f16(b)) * int8_t(b[4 + e]);
+    case QType::Q8_0H: return double(rd_f16(b + 2 * (e / 16))) * int8_t(b[4 + e]);
     case QType::Q8_K: {
       float d;
       std::memcpy(&d, b, 4);
@@ -307,7 +308,8 @@ double bound(QType t, const uint8_t* w, const uint8_t* a, int64_t n) {
   }
   const int64_t nb = is_float ? n : n / bs;
   const int64_t steps = is_float ? (n + 31) / 32 : bs == 32 ? (nb + 1) / 2 : nb;
-  const double chain = double(2 * steps + (is_float ? 1 : 3 * nb) + 16);
+  const int64_t groups = at == QType::Q8_0H ? 2 * nb : nb;  // integer sums, each scaled on its own
+  const double chain = double(2 * steps + (is_float ? 1 : 3 * groups) + 16);
   const double tiny = t == QType::BF16 ? double(2 * steps + 16) * 0x1p-126 : 0.0;
   return chain * 0x1p-24 * mag + flushed + tiny;
 }
@@ -497,7 +499,7 @@ TEST_CASE("avx512: the selected table uses the avx512 kernels", "[kernels][avx51
   CHECK(std::string((*t)[QType::F32].name) == "avx512f");
   CHECK(std::string((*t)[QType::F16].name) == "avx512f");
   CHECK(std::string((*t)[QType::BF16].name) == "avx512f");  // vdpbf16ps would round the activations
-  for (QType q : {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16})
+  for (QType q : {QType::Q8_0, QType::Q8_0H, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16})
     CHECK(std::string(t->convert_name[uint32_t(q)]) == "avx512");
 }
 

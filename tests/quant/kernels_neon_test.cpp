@@ -219,8 +219,8 @@ TEST_CASE("NEON tables: names, and which table this CPU selects", "[kernels][neo
   }
 }
 
-TEST_CASE("NEON Q8_0/Q8_1/Q8_K converters equal the reference byte for byte", "[kernels][neon]") {
-  for (QType type : {QType::Q8_0, QType::Q8_1, QType::Q8_K}) {
+TEST_CASE("NEON Q8_0/Q8_0H/Q8_1/Q8_K converters equal the reference byte for byte", "[kernels][neon]") {
+  for (QType type : {QType::Q8_0, QType::Q8_0H, QType::Q8_1, QType::Q8_K}) {
     for (float sigma : {1e-30f, 1e-3f, 1.0f, 1e4f}) check_converter(type, normals(1024, sigma));
     // Ties: halves of the scale land exactly on .5 after x·(127/amax) for amax = 127.
     std::vector<float> ties(512);

@@ -178,7 +178,7 @@ TEST_CASE("kernels: the scalar level is always there and KQ_ISA picks a level th
 
 TEST_CASE("kernels: every level's activation converters equal the reference byte for byte", "[kernels]") {
   std::mt19937 rng(11);
-  const QType acts[] = {QType::Q8_0, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16, QType::F32};
+  const QType acts[] = {QType::Q8_0, QType::Q8_0H, QType::Q8_1, QType::Q8_K, QType::F16, QType::BF16, QType::F32};
   for (const KernelTable* table : available_tables()) {
     for (QType at : acts) {
       for (int64_t k : {256, 512, 4096}) {

@@ -42,7 +42,7 @@ struct Spec {
   int64_t block;  // elements per block (formats.md B.1)
   size_t bytes;   // bytes per block (B.1)
   double bpw;     // bits per weight (B.1)
-  bool act_only;  // Q8_1 / Q8_K are activation types (B.6)
+  bool act_only;  // Q8_1 / Q8_K are activation types (B.6), Q8_0H kq's internal one
   Step step;
   int64_t sub;    // elements sharing one step
   double levels;  // see Step
@@ -76,6 +76,7 @@ constexpr Spec kSpecs[] = {
   {"IQ4_NL",  20, 32,   18,   4.5,    false, Step::Sym,   32,  10,       false},  // see kIq4Levels
   {"IQ4_XS",  23, 256,  136,  4.25,   false, Step::Sym,   32,  10,       false},
   {"BF16",    30, 1,    2,    16,     false, Step::Float, 1,   0x1p-8,   true},
+  {"Q8_0H",   63, 32,   36,   9.0,    true,  Step::Sym,   16,  127,      true},  // kq-internal
 };
 // clang-format on
 
@@ -203,9 +204,10 @@ TEST_CASE("registry: rows in QType order agree with formats.md B.1", "[registry]
     // Every weight type can take part in a matmul; activation-only types need no dot of their own.
     if (!t.activation_only) CHECK(t.vec_dot != nullptr);
     // The activation type must tile any row the weight type can hold.
-    const TypeTraits* vdt = kq::find_type(uint32_t(t.vec_dot_type));
-    REQUIRE(vdt != nullptr);
-    CHECK(t.block_size % vdt->block_size == 0);
+    const TypeTraits& vdt = kq::type_traits(t.vec_dot_type);
+    CHECK(t.block_size % vdt.block_size == 0);
+    // kq-internal types are activation-only (never in a file) and only they use internal ids.
+    if (uint32_t(t.type) >= kq::kFirstInternalTypeId) CHECK(t.activation_only);
   }
 }
 
@@ -213,9 +215,15 @@ TEST_CASE("registry: find_type by id and by name", "[registry]") {
   for (size_t i = 0; i < kq::kTypeCount; ++i) {
     const TypeTraits& t = kq::kTypeTraits[i];
     INFO(t.name);
-    REQUIRE(kq::find_type(uint32_t(t.type)) == &t);
     REQUIRE(&kq::type_traits(t.type) == &t);
     REQUIRE(std::string(kq::type_name(t.type)) == t.name);
+    if (uint32_t(t.type) >= kq::kFirstInternalTypeId) {
+      // Internal types are unknown to a file's type id and to a type name on the command line.
+      REQUIRE(kq::find_type(uint32_t(t.type)) == nullptr);
+      REQUIRE(kq::find_type(std::string_view(t.name)) == nullptr);
+      continue;
+    }
+    REQUIRE(kq::find_type(uint32_t(t.type)) == &t);
     REQUIRE(kq::find_type(std::string_view(t.name)) == &t);
     std::string lower = t.name, mixed = t.name;
     for (size_t k = 0; k < lower.size(); ++k) {

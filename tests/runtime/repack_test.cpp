@@ -14,6 +14,7 @@
 #include "common/fp16.h"
 #include "quant/kernels.h"
 #include "quant/q8_0.h"
+#include "quant/q8_0h.h"
 #include "runtime/matmul.h"
 
 using namespace kq;
@@ -41,22 +42,24 @@ std::vector<uint8_t> activations(int n_tok, int64_t k, std::mt19937& rng) {
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::vector<float> x(size_t(n_tok * k));
   for (float& v : x) v = nd(rng);
-  std::vector<uint8_t> a(row_size(QType::Q8_0, k) * size_t(n_tok));
+  std::vector<uint8_t> a(row_size(QType::Q8_0H, k) * size_t(n_tok));
   for (int t = 0; t < n_tok; ++t)
-    convert_row_reference(QType::Q8_0, x.data() + t * k, a.data() + size_t(t) * row_size(QType::Q8_0, k), k);
+    convert_row_reference(QType::Q8_0H, x.data() + t * k, a.data() + size_t(t) * row_size(QType::Q8_0H, k), k);
   return a;
 }
 
-// Σ over blocks of |d_w·d_a|·Σ|x·y|: the magnitude every float rounding of a Q8_0 dot is relative to.
+// Σ over half-blocks of |d_w·d_a|·Σ|x·y|: the magnitude every float rounding of a Q8_0 · Q8_0H dot
+// is relative to.
 double magnitude(const uint8_t* w, const uint8_t* a, int64_t k) {
   const auto* x = reinterpret_cast<const BlockQ8_0*>(w);
-  const auto* y = reinterpret_cast<const BlockQ8_0*>(a);
+  const auto* y = reinterpret_cast<const BlockQ8_0H*>(a);
   double s = 0.0;
-  for (int64_t b = 0; b < k / 32; ++b) {
-    long m = 0;
-    for (int j = 0; j < 32; ++j) m += std::labs(long(x[b].qs[j]) * long(y[b].qs[j]));
-    s += std::fabs(double(fp16_to_fp32(x[b].d)) * double(fp16_to_fp32(y[b].d))) * double(m);
-  }
+  for (int64_t b = 0; b < k / 32; ++b)
+    for (int h = 0; h < 2; ++h) {
+      long m = 0;
+      for (int j = 16 * h; j < 16 * h + 16; ++j) m += std::labs(long(x[b].qs[j]) * long(y[b].qs[j]));
+      s += std::fabs(double(fp16_to_fp32(x[b].d)) * double(fp16_to_fp32(y[b].d[h]))) * double(m);
+    }
   return s;
 }
 
@@ -71,7 +74,7 @@ TEST_CASE("repack: Q8_0x16 kernels equal the scalar reference and match each lev
     if (!table || !(*table)[QType::Q8_0].mul_repacked) continue;
     const TypeKernels& kk = (*table)[QType::Q8_0];
     for (int64_t k : {32, 224, 2048}) {
-      const size_t rb = row_size(QType::Q8_0, k);
+      const size_t rb = row_size(QType::Q8_0, k), ab = row_size(QType::Q8_0H, k);
       const std::vector<uint8_t> w = random_q8_0_rows(rows, k, rng);
       std::vector<uint8_t> packed(rb * rows);
       repack_rows(QType::Q8_0, w.data(), rb, rows, k, packed.data());
@@ -84,7 +87,7 @@ TEST_CASE("repack: Q8_0x16 kernels equal the scalar reference and match each lev
         t.w_stride = rb * kRepackRows;
         t.n_rows = rows;
         t.act = a.data();
-        t.act_stride = rb;
+        t.act_stride = ab;
         t.n_tok = n_tok;
         t.y = y.data();
         t.ldy = rows;
@@ -92,13 +95,13 @@ TEST_CASE("repack: Q8_0x16 kernels equal the scalar reference and match each lev
         for (int tok = 0; tok < n_tok; ++tok)
           for (int64_t r = 0; r < rows; ++r) {
             const uint8_t* wr = w.data() + size_t(r) * rb;
-            const uint8_t* at = a.data() + size_t(tok) * rb;
+            const uint8_t* at = a.data() + size_t(tok) * ab;
             const float got = y[size_t(tok * rows + r)];
             INFO("isa " << isa_name(isa) << " k " << k << " tokens " << n_tok << " row " << r << " token " << tok);
-            REQUIRE(got == dot_q8_0_q8_0(k, wr, at));
-            // Both round each of at most k/32 + 16 additions and one product per term, relative
-            // to the sum of |terms|: |a - b| <= 2·γ(k/32 + 17)·Σ|d_w·d_a·x·y|.
-            const double bound = 2.0 * double(k / 32 + 17) * (FLT_EPSILON / 2) * magnitude(wr, at, k) * 1.0001;
+            REQUIRE(got == dot_q8_0_q8_0h(k, wr, at));
+            // Both round each of at most k/16 + 16 additions and one product per term, relative
+            // to the sum of |terms|: |a - b| <= 2·γ(k/16 + 17)·Σ|d_w·d_a·x·y|.
+            const double bound = 2.0 * double(k / 16 + 17) * (FLT_EPSILON / 2) * magnitude(wr, at, k) * 1.0001;
             REQUIRE(std::fabs(double(got) - double(kk.vec_dot(k, wr, at))) <= bound);  // the level's own kernel
           }
       }
@@ -133,15 +136,16 @@ TEST_CASE("repack: matmul on a repacked view gives the scalar reference for any 
   for (int n_tok : {1, 7, 40}) {
     std::vector<float> x(size_t(n_tok * k));
     for (float& v : x) v = nd(rng);
-    std::vector<uint8_t> a(rb * size_t(n_tok));
-    for (int t = 0; t < n_tok; ++t) convert_row_reference(QType::Q8_0, x.data() + t * k, a.data() + size_t(t) * rb, k);
+    const size_t ab = row_size(QType::Q8_0H, k);
+    std::vector<uint8_t> a(ab * size_t(n_tok));
+    for (int t = 0; t < n_tok; ++t) convert_row_reference(QType::Q8_0H, x.data() + t * k, a.data() + size_t(t) * ab, k);
     for (int threads : {1, 2, 3}) {
       std::vector<uint8_t> scratch(matmul_scratch_bytes(view, n_tok, threads));
       std::vector<float> y(size_t(n_tok * rows));
       matmul(view, x.data(), n_tok, y.data(), scratch.data(), threads);
       for (int t = 0; t < n_tok; ++t)
         for (int64_t r = 0; r < rows; ++r)
-          REQUIRE(y[size_t(t * rows + r)] == dot_q8_0_q8_0(k, w.data() + size_t(r) * rb, a.data() + size_t(t) * rb));
+          REQUIRE(y[size_t(t * rows + r)] == dot_q8_0_q8_0h(k, w.data() + size_t(r) * rb, a.data() + size_t(t) * ab));
     }
   }
 }

@@ -86,7 +86,7 @@ struct ActQ8_0H {
   int8x16_t lo, hi;
   float d0, d1;
   static ActQ8_0H load(const BlockQ8_0H& y) {
-    return {vld1q_s8(y.qs), vld1q_s8(y.qs + 16), fp16_to_fp32(y.d[0]), fp16_to_fp32(y.d[1])};
+    return {vld1q_s8(y.qs), vld1q_s8(y.qs + 16), fp16_to_fp32_fcvt(y.d[0]), fp16_to_fp32_fcvt(y.d[1])};
   }
 };
 

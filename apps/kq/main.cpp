@@ -67,8 +67,16 @@ int main(int argc, char** argv) {
   // libgomp reads its wait policy once, in its constructor before main() (and glibc's own start-up
   // resets the environment after an executable's .preinit_array), so when kq sets its default
   // spin it starts itself again; the new process finds GOMP_SPINCOUNT set and runs on. If the
-  // exec fails, kq runs with libgomp's default.
-  if (kq::set_default_openmp_wait()) execv("/proc/self/exe", argv);
+  // exec fails, kq runs with libgomp's default. The link is read rather than exec'd so that an
+  // emulator (qemu-user) that answers readlink for its guest is not exec'd itself.
+  if (kq::set_default_openmp_wait()) {
+    char self[4096];
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+      self[len] = '\0';
+      execv(self, argv);
+    }
+  }
   if (argc < 2) {
     std::fputs("kq: missing command\n", stderr);
     print_usage(stderr);

@@ -28,4 +28,17 @@ size_t matmul_scratch_bytes(const TensorView& w, int n_tokens, int n_threads);
 // the tiled GEMM for many.
 void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t* scratch, int n_threads);
 
+// matmul in two halves, for a caller that already runs a team of n_threads (one parallel region
+// over a whole decode step) and shares one conversion among weights with the same input.
+// Results are bit-identical to matmul's: the same conversion, the same row chunks and kernels.
+//
+// Returns whether a and b take the same converted activations (vec_dot_type and row length).
+bool same_activations(const TensorView& a, const TensorView& b);
+// Converts the n_tokens activation rows for w into scratch, on the calling thread.
+void matmul_convert(const TensorView& w, const float* x, int n_tokens, uint8_t* scratch);
+// Runs w's row chunks over the enclosing OpenMP team (an orphaned `omp for nowait`: the caller
+// places the barrier before y is read), on activations matmul_convert left in scratch.
+void matmul_rows_in_team(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t* scratch,
+                         int n_threads);
+
 }  // namespace kq

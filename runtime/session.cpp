@@ -171,6 +171,7 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
   uint8_t* mm = mm_scratch_.data();
   const int nt = n_threads_;
   const bool par = n >= kParallelTokens;
+  if (!par && nt > 1 && !observer_) return forward_decode(tokens, n, pos0, out_from, out);
   const OpsKernels& ops = ops_kernels();
   // Every weight matmul goes through here, so an observer sees each one's input.
   const auto matmul = [&](const TensorView& wt, const float* in, int rows, float* y, uint8_t* scratch, int threads) {
@@ -287,6 +288,151 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
     }
   });
   matmul(w.output, xb + size_t(out_from) * n_e, n - out_from, out, mm, nt);
+}
+
+namespace {
+
+// One weight of a projection and where its output rows go.
+struct Projection {
+  const TensorView* w;
+  float* y;  // [n_tokens][w->n_rows()]
+};
+
+}  // namespace
+
+void Session::forward_decode(const int32_t* tokens, int n, int pos0, int out_from, float* out) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  // The per-token steps are forward()'s, in the same order, so the logits are the same bits.
+  const size_t n_e = size_t(c.n_embd), n_q = size_t(c.n_embd_q()), n_k = size_t(c.n_embd_k());
+  const size_t n_v = size_t(c.n_embd_v()), n_o = size_t(c.n_embd_o()), n_f = size_t(c.n_ff);
+  float* x = x_.data();
+  float* xb = xb_.data();
+  float* xo = xo_.data();
+  float* q = q_.data();
+  float* k = k_.data();
+  float* v = v_.data();
+  float* hb = hb_.data();
+  float* hb2 = hb2_.data();
+  uint8_t* mm = mm_scratch_.data();
+  const int nt = n_threads_;
+  const OpsKernels& ops = ops_kernels();
+  const TypeTraits& embd_type = type_traits(w.token_embd.type);
+
+  AttentionBatch attn;
+  attn.cache = &cache_;
+  attn.pos0 = pos0;
+  attn.n_tokens = n;
+  attn.n_head = c.n_head;
+  attn.n_head_kv = c.n_head_kv;
+  attn.head_dim_k = c.head_dim;
+  attn.head_dim_v = c.head_dim_v;
+  attn.scale = 1.0f / std::sqrt(float(c.head_dim));
+  attn.q = q;
+  attn.q_stride = n_q;
+  attn.out = att_.data();
+  attn.out_stride = n_o;
+  const int n_items = attn.plan(nt);
+  const bool par_attn = n_items > 1 && attn.flops() >= kParallelAttentionFlops;
+
+#pragma omp parallel num_threads(nt)
+  {
+    AttentionScratch& scratch = attn_scratch_[size_t(omp_get_thread_num())];
+    // Runs `serial` (the step that writes `in`) on one thread, converts `in` there, then every
+    // weight's row chunks over the team; one conversion serves weights that share it. Ends with
+    // a barrier, so the outputs are complete.
+    const auto project = [&](auto&& serial, const float* in, int rows, std::initializer_list<Projection> ps) {
+      const Projection* p = ps.begin();
+      bool shared = true;
+      for (const Projection& e : ps) shared = shared && same_activations(*p->w, *e.w);
+#pragma omp single
+      {
+        serial();
+        matmul_convert(*p->w, in, rows, mm);
+      }
+      for (size_t i = 0; i < ps.size(); ++i) {
+        if (i > 0 && !shared) {
+#pragma omp barrier
+#pragma omp single
+          matmul_convert(*p[i].w, in, rows, mm);
+        }
+        matmul_rows_in_team(*p[i].w, in, rows, p[i].y, mm, nt);
+      }
+#pragma omp barrier
+    };
+
+    for (int il = 0; il < c.n_layer; ++il) {
+      const LayerWeights& l = w.layers[size_t(il)];
+      // Embeddings and RoPE angles (first layer), the residual and RMSNorm; Q, K, V projections.
+      const auto attn_input = [&] {
+        for (int t = 0; t < n && il == 0; ++t) {
+          embd_type.to_float(w.token_embd.row(tokens[t]), x + size_t(t) * n_e, c.n_embd);
+          rope_angles(pos0 + t, rope_, rope_cs_.data() + size_t(t) * c.n_rot);
+        }
+        for (int t = 0; t < n; ++t) {
+          if (il > 0) ops.add(x + size_t(t) * n_e, xo + size_t(t) * n_e, c.n_embd);
+          ops.rmsnorm(x + size_t(t) * n_e, l.attn_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
+        }
+      };
+      project(attn_input, xb, n, {{&l.wq, q}, {&l.wk, k}, {&l.wv, v}});
+
+      // Biases, RoPE and the cache store, then attention: over the team when it is long enough.
+      const auto prepare = [&] {
+        for (int t = 0; t < n; ++t) {
+          float* qt = q + size_t(t) * n_q;
+          float* kt = k + size_t(t) * n_k;
+          if (l.bq.present()) ops.add(qt, l.bq.f32(), c.n_embd_q());
+          if (l.bk.present()) ops.add(kt, l.bk.f32(), c.n_embd_k());
+          if (l.bv.present()) ops.add(v + size_t(t) * n_v, l.bv.f32(), c.n_embd_v());
+          const float* cs = rope_cs_.data() + size_t(t) * c.n_rot;
+          ops.rope_apply(qt, c.n_head, c.head_dim, rope_, cs);
+          ops.rope_apply(kt, c.n_head_kv, c.head_dim, rope_, cs);
+        }
+        cache_.store(il, pos0, n, k, v);
+      };
+      attn.il = il;
+      if (par_attn) {
+#pragma omp single
+        prepare();
+#pragma omp for schedule(dynamic, 1)
+        for (int it = 0; it < n_items; ++it) attn.run_item(it, scratch);
+        project([] {}, att_.data(), n, {{&l.wo, xo}});
+      } else {
+        project(
+            [&] {
+              prepare();
+              for (int it = 0; it < n_items; ++it) attn.run_item(it, scratch);
+            },
+            att_.data(), n, {{&l.wo, xo}});
+      }
+
+      // Output bias, residual and RMSNorm; gate and up; SiLU·mul and the down projection.
+      const auto ffn_input = [&] {
+        for (int t = 0; t < n; ++t) {
+          float* xt = x + size_t(t) * n_e;
+          if (l.bo.present()) ops.add(xo + size_t(t) * n_e, l.bo.f32(), c.n_embd);
+          ops.add(xt, xo + size_t(t) * n_e, c.n_embd);
+          ops.rmsnorm(xt, l.ffn_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
+        }
+      };
+      project(ffn_input, xb, n, {{&l.w_gate, hb}, {&l.w_up, hb2}});
+      const auto silu = [&] {
+        for (int t = 0; t < n; ++t) ops.silu_mul(hb + size_t(t) * n_f, hb2 + size_t(t) * n_f, c.n_ff);
+      };
+      project(silu, hb, n, {{&l.w_down, xo}});
+    }
+
+    // The last residual, the final norm and the vocabulary projection, only for the kept tokens.
+    if (out_from < n) {
+      const auto final_norm = [&] {
+        for (int t = out_from; t < n; ++t) {
+          ops.add(x + size_t(t) * n_e, xo + size_t(t) * n_e, c.n_embd);
+          ops.rmsnorm(x + size_t(t) * n_e, w.output_norm.f32(), xb + size_t(t) * n_e, c.n_embd, c.rms_eps);
+        }
+      };
+      project(final_norm, xb + size_t(out_from) * n_e, n - out_from, {{&w.output, out}});
+    }
+  }
 }
 
 }  // namespace kq

@@ -63,6 +63,9 @@ class Session {
   // Runs n tokens at positions pos0.. through every layer; writes logits for tokens [out_from, n)
   // into out ([n - out_from][n_vocab]) unless out_from == n.
   void forward(const int32_t* tokens, int n, int pos0, int out_from, float* out);
+  // forward for a few tokens (decode) with n_threads > 1: one parallel region over the whole step,
+  // about 8 barriers per layer instead of a region per op; the same logits bit for bit.
+  void forward_decode(const int32_t* tokens, int n, int pos0, int out_from, float* out);
 
   const Model& model_;
   SessionBuffers buffers_;  // every size below comes from here (see runtime/memory_plan.h)

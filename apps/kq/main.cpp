@@ -1,4 +1,6 @@
 // kq: dispatches `kq COMMAND ...` to one subcommand through a table.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -6,6 +8,7 @@
 #include <vector>
 
 #include "apps/kq/commands.h"
+#include "runtime/openmp_wait.h"
 
 namespace {
 
@@ -32,6 +35,12 @@ void print_usage(std::FILE* out) {
   std::fputs("usage: kq COMMAND [options]   (kq COMMAND --help for a command's options)\n\ncommands:\n", out);
   for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
   std::fputs("\n  --help     this text\n  --version  print the version\n", out);
+  std::fputs("\nenvironment:\n"
+             "  KQ_ISA=scalar|avx2|avx512|neon  force a kernel level (default: the best the CPU has)\n"
+             "  OMP_WAIT_POLICY, GOMP_SPINCOUNT  how idle threads wait (default: kq sets GOMP_SPINCOUNT=",
+             out);
+  std::fputs(kq::kOpenmpSpinCount, out);
+  std::fputs(",\n                                   a short spin, then sleep)\n", out);
 }
 
 // Splits `--name=value` into `--name value` so every command accepts both spellings.
@@ -55,6 +64,19 @@ std::vector<std::string> normalize_args(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libgomp reads its wait policy once, in its constructor before main() (and glibc's own start-up
+  // resets the environment after an executable's .preinit_array), so when kq sets its default
+  // spin it starts itself again; the new process finds GOMP_SPINCOUNT set and runs on. If the
+  // exec fails, kq runs with libgomp's default. The link is read rather than exec'd so that an
+  // emulator (qemu-user) that answers readlink for its guest is not exec'd itself.
+  if (kq::set_default_openmp_wait()) {
+    char self[4096];
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+      self[len] = '\0';
+      execv(self, argv);
+    }
+  }
   if (argc < 2) {
     std::fputs("kq: missing command\n", stderr);
     print_usage(stderr);

@@ -158,7 +158,11 @@ TEST_CASE("imatrix collector: a repacked model still has every weight collected"
     const kq::ImatrixSums::Entry& f = b.entries.at(name);
     CHECK(f.counts == e.counts);
     REQUIRE(f.in_sum2.size() == e.in_sum2.size());
-    // The repacked kernel sums the same int8 products in another order: float rounding only.
-    for (size_t k = 0; k < e.in_sum2.size(); ++k) CHECK(f.in_sum2[k] == Approx(e.in_sum2[k]).epsilon(1e-4));
+    // Same int8 products, float steps in another order: the repacked kernel follows the reference,
+    // the unrepacked prefill GEMM combines Q8_0H's two half sums as d·(s0·da0 + s1·da1). The
+    // rounding differences flip some 8-bit activation roundings in later layers, which moves a
+    // column's sum by up to 1.6% (measured; most by < 1e-3); a missed weight has no entry and a
+    // doubled one would be off by 100%.
+    for (size_t k = 0; k < e.in_sum2.size(); ++k) CHECK(f.in_sum2[k] == Approx(e.in_sum2[k]).epsilon(0.03));
   }
 }

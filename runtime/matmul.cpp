@@ -10,6 +10,7 @@
 #include "quant/kernels.h"
 #include "quant/registry.h"
 #include "quant/repack.h"
+#include "runtime/matmul_onednn.h"
 
 namespace kq {
 namespace {
@@ -36,10 +37,16 @@ size_t matmul_scratch_bytes(const TensorView& w, int n_tokens, int n_threads) {
   const TypeKernels& k = kernels()[w.type];
   const bool repacked = w.repacked && k.mul_repacked;
   const size_t tile = !repacked && n_tokens >= k.gemm_min_tokens ? tile_scratch_bytes(k, w.ne[0]) : 0;
-  return activation_bytes(w, n_tokens) + tile * size_t(std::max(n_threads, 1)) + kAlign;
+  const size_t own = activation_bytes(w, n_tokens) + tile * size_t(std::max(n_threads, 1)) + kAlign;
+  return onednn_matmul_used(w, n_tokens) ? std::max(own, onednn_matmul_scratch_bytes(w, n_tokens, n_threads)) : own;
 }
 
 void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t* scratch, int n_threads) {
+  // Float-weight prefill where oneDNN measured faster (runtime/matmul_onednn.cpp's policy).
+  if (onednn_matmul_used(w, n_tokens)) {
+    onednn_matmul(w, x, n_tokens, y, scratch, n_threads);
+    return;
+  }
   const KernelTable& table = kernels();
   const TypeKernels& k = table[w.type];
   const QType act_type = type_traits(w.type).vec_dot_type;

@@ -16,7 +16,6 @@
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "common/error.h"
@@ -32,9 +31,11 @@ size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 constexpr int64_t kPanelRows = 256;
 
 // Which (level, type) pairs go to oneDNN and from how many tokens; measured with interleaved A/B
-// runs of `kq bench --synthetic dim=2048,... -p 512` (numbers in the commit messages). At AVX-512
-// kq's own f32 tiles stay for F16 / BF16 (as fast as oneDNN on widened weights, and bit-identical
-// to decode); the AVX2 level has no float GEMM of its own, only the dot-product loop.
+// runs of `kq bench --synthetic dim=2048,layers=2,heads=32,kv_heads=8,ff=8192 -p 512` (t/s, best
+// of 3, 2 rounds; numbers in the commit messages). avx512: F32 160/159 -> 169/214 (-t 1); kq's own
+// f32 tiles stay for F16 / BF16 (oneDNN on widened panels was slower: F16 168-415 vs 136-250, BF16
+// 204-268 vs 162-186 at -t 1, and half at -t 2). avx2, which has no float GEMM of its own, only
+// the dot-product loop: F32 63-76 -> 155-203, F16 93-107 -> 228-235, BF16 122 -> 183-260 (-t 1).
 OnednnPrefill policy(Isa isa, QType type) {
   if (type != QType::F32 && type != QType::F16 && type != QType::BF16) return {};
   if (isa == Isa::kAvx512 && type == QType::F32) return {"onednn f32 matmul", 32};
@@ -46,7 +47,8 @@ OnednnPrefill policy(Isa isa, QType type) {
 const dnnl::engine& engine() {
   static const dnnl::engine e = [] {
     const Isa isa = kernels().isa;
-    if (isa != Isa::kAvx2 && isa != Isa::kAvx512) throw Error("oneDNN is not used at the " + std::string(isa_name(isa)) + " level");
+    if (isa != Isa::kAvx2 && isa != Isa::kAvx512)
+      throw Error("oneDNN is not used at the " + std::string(isa_name(isa)) + " level");
     try {
       dnnl::set_max_cpu_isa(isa == Isa::kAvx2 ? dnnl::cpu_isa::avx2 : dnnl::cpu_isa::avx512_core);
     } catch (const dnnl::error& err) {

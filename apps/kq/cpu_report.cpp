@@ -45,7 +45,8 @@ void print_cpu_report(bool as_json) {
     std::string prefill = k.gemm ? std::string(k.gemm_name) + " (from " + std::to_string(k.gemm_min_tokens) + " tokens)"
                                  : std::string("decode kernel");
     const OnednnPrefill dnnl = onednn_prefill(tt.type);
-    if (dnnl.name) prefill = std::string(dnnl.name) + " (from " + std::to_string(dnnl.min_tokens) + " tokens), below: " + prefill;
+    if (dnnl.name)
+      prefill = std::string(dnnl.name) + " (from " + std::to_string(dnnl.min_tokens) + " tokens), below: " + prefill;
     row.set("prefill", prefill);
     types.push_back(row);
   }

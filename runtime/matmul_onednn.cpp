@@ -191,6 +191,15 @@ void run(const Shape& s, const float* x, const void* b, float* y, uint8_t* scrat
 
 OnednnPrefill onednn_prefill(QType type) { return policy(kernels().isa, type); }
 
+const char* onednn_isa() {
+  engine();
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    default: return "other";
+  }
+}
+
 bool onednn_matmul_used(const TensorView& w, int n_tokens) {
   const OnednnPrefill p = onednn_prefill(w.type);
   if (!p.name || n_tokens < p.min_tokens) return false;

@@ -20,6 +20,10 @@ struct OnednnPrefill {
 };
 OnednnPrefill onednn_prefill(QType type);
 
+// The instruction set oneDNN runs at ("avx2" or "avx512_core": the selected level's cap), starting
+// it if needed; a kq::Error at a level without oneDNN.
+const char* onednn_isa();
+
 // Whether matmul(w, ., n_tokens, ...) goes through oneDNN.
 bool onednn_matmul_used(const TensorView& w, int n_tokens);
 

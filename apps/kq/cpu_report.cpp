@@ -46,7 +46,8 @@ void print_cpu_report(bool as_json) {
                                  : std::string("decode kernel");
     const OnednnPrefill dnnl = onednn_prefill(tt.type);
     if (dnnl.name)
-      prefill = std::string(dnnl.name) + " (from " + std::to_string(dnnl.min_tokens) + " tokens), below: " + prefill;
+      prefill = std::string(dnnl.name) + " [" + onednn_isa() + "] (from " + std::to_string(dnnl.min_tokens) +
+                " tokens), below: " + prefill;
     row.set("prefill", prefill);
     types.push_back(row);
   }

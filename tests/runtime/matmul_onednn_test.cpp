@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "common/error.h"
@@ -118,6 +119,8 @@ TEST_CASE("onednn: the policy sends F32 prefill to oneDNN at both x86 SIMD level
   CHECK((f32.name != nullptr) == simd_level());
   for (kq::QType t : {kq::QType::Q4_K, kq::QType::Q8_0, kq::QType::Q4_0}) CHECK(kq::onednn_prefill(t).name == nullptr);
   if (!simd_level()) return;
+  // oneDNN is capped at the selected level: KQ_ISA=avx2 really runs AVX2 code on an AVX-512 CPU.
+  CHECK(std::string(kq::onednn_isa()) == (kq::kernels().isa == kq::Isa::kAvx2 ? "avx2" : "avx512_core"));
   CHECK(f32.min_tokens == 32);
   std::mt19937 rng(3);
   const FloatWeights w(kq::QType::F32, 64, 16, rng);

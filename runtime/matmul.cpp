@@ -10,6 +10,7 @@
 #include "quant/kernels.h"
 #include "quant/registry.h"
 #include "quant/repack.h"
+#include "runtime/matmul_onednn.h"
 
 namespace kq {
 namespace {
@@ -36,7 +37,8 @@ size_t matmul_scratch_bytes(const TensorView& w, int n_tokens, int n_threads) {
   const TypeKernels& k = kernels()[w.type];
   const bool repacked = w.repacked && k.mul_repacked;
   const size_t tile = !repacked && n_tokens >= k.gemm_min_tokens ? tile_scratch_bytes(k, w.ne[0]) : 0;
-  return activation_bytes(w, n_tokens) + tile * size_t(std::max(n_threads, 1)) + kAlign;
+  const size_t own = activation_bytes(w, n_tokens) + tile * size_t(std::max(n_threads, 1)) + kAlign;
+  return onednn_matmul_used(w, n_tokens) ? std::max(own, onednn_matmul_scratch_bytes(w, n_tokens, n_threads)) : own;
 }
 
 namespace {
@@ -119,6 +121,11 @@ void run_chunk(const MatmulPlan& p, const TensorView& w, int n_tokens, float* y,
 }  // namespace
 
 void matmul(const TensorView& w, const float* x, int n_tokens, float* y, uint8_t* scratch, int n_threads) {
+  // Float-weight prefill where oneDNN measured faster (runtime/matmul_onednn.cpp's policy).
+  if (onednn_matmul_used(w, n_tokens)) {
+    onednn_matmul(w, x, n_tokens, y, scratch, n_threads);
+    return;
+  }
   const MatmulPlan p = plan_matmul(w, x, n_tokens, scratch, n_threads);
 #pragma omp parallel num_threads(n_threads) if (p.parallel)
   {

@@ -9,6 +9,7 @@
 #include "formats/gguf.h"
 #include "runtime/kv_cache.h"
 #include "runtime/matmul.h"
+#include "runtime/matmul_onednn.h"
 #include "runtime/session.h"
 
 namespace kq {
@@ -190,6 +191,11 @@ MemoryPlan plan_memory(const ModelHeader& header, const PlanOptions& options, in
   p.output = p.buffers.logits * sizeof(float) + uint64_t(c.n_vocab) * (8 + 8);
   p.tokenizer = tokenizer_bytes(header.token_lengths, header.merge_lengths);
   p.overhead = kFixedOverheadBytes;
+  for (const TensorView& w : matmuls) {
+    if (!onednn_matmul_used(w, p.n_batch)) continue;
+    p.overhead += kOnednnOverheadBytes;
+    break;
+  }
   p.total = p.weights + p.embeddings + p.file_header + p.kv_cache + p.scratch + p.output + p.tokenizer + p.overhead;
 
   // One decode step streams every matmul weight once and copies one embedding row.

@@ -79,8 +79,17 @@ constexpr uint64_t kFaultAroundBytes = 64 * 1024;
 // The fixed cost of the kq process itself (code and libraries paged in, runtime heap, thread stacks):
 // the peak RSS of `kq run -m stories260K.gguf -n 64` (whose other components are a few MiB) minus
 // its planned components: 5.4-5.8 MiB over -t 1..8 when first measured, 5.0-5.5 MiB over repeated
-// -t 2 runs of the final binary (run-to-run noise ~0.4 MiB), so the midpoint, 5.3 MiB.
-constexpr uint64_t kFixedOverheadBytes = uint64_t(5427) << 10;
+// -t 2 runs of the final binary (run-to-run noise ~0.4 MiB), so the midpoint, 5.3 MiB; then 3.0 MiB
+// more once kq linked libdnnl (its relocations and static initializers at load: stories260K with
+// -b 16, which never calls oneDNN, went from 7.7 to 10.8 MiB).
+constexpr uint64_t kFixedOverheadBytes = uint64_t(5427 + 3072) << 10;
+
+// What oneDNN's first use costs beyond the planned scratch (its start-up, the code pages of its
+// matmul): added when some weight's prefill goes through oneDNN at the session's batch size.
+// Measured as stories260K's peak RSS at -b 32 minus -b 31: 1.0 MiB at -t 1, 1.3 MiB at -t 2.
+// Not counted: each cached primitive's JIT code (tens of KiB per distinct matmul shape) and the
+// packing buffers gemm:jit (oneDNN's AVX2 sgemm) allocates while a call runs.
+constexpr uint64_t kOnednnOverheadBytes = uint64_t(1200) << 10;
 
 // Bytes of one transformer layer, for placing whole layers on a device.
 struct LayerPlan {
@@ -99,7 +108,7 @@ struct MemoryPlan {
   uint64_t scratch = 0;         // activations, matmul and attention scratch
   uint64_t output = 0;          // logits row and the sampler's candidate arrays
   uint64_t tokenizer = 0;       // metadata strings kept by the reader plus the tokenizer's tables
-  uint64_t overhead = 0;        // kFixedOverheadBytes
+  uint64_t overhead = 0;        // kFixedOverheadBytes (+ kOnednnOverheadBytes when prefill uses oneDNN)
   uint64_t total = 0;           // the sum of the above
   uint64_t decode_bytes = 0;    // bytes one decode step reads at an empty cache (matmul weights, one embedding row)
   std::vector<LayerPlan> layers;  // [n_layer]

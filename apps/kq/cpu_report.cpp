@@ -10,6 +10,7 @@
 #include "quant/cpu_features.h"
 #include "quant/kernels.h"
 #include "quant/registry.h"
+#include "runtime/matmul_onednn.h"
 
 namespace kq::app {
 
@@ -40,9 +41,14 @@ void print_cpu_report(bool as_json) {
     row.set("convert", table.convert_name[act] ? table.convert_name[act] : "scalar");
     row.set("dot", k.name);
     row.set("decode", k.mul_rows ? k.name : (std::string(k.name) + " (row loop)"));
-    row.set("prefill", k.gemm ? json::Value(std::string(k.gemm_name) + " (from " + std::to_string(k.gemm_min_tokens) +
-                                            " tokens)")
-                              : json::Value("decode kernel"));
+    // oneDNN takes float prefill from its threshold up; below it the kernel table's GEMM or decode kernel.
+    std::string prefill = k.gemm ? std::string(k.gemm_name) + " (from " + std::to_string(k.gemm_min_tokens) + " tokens)"
+                                 : std::string("decode kernel");
+    const OnednnPrefill dnnl = onednn_prefill(tt.type);
+    if (dnnl.name)
+      prefill = std::string(dnnl.name) + " [" + onednn_isa() + "] (from " + std::to_string(dnnl.min_tokens) +
+                " tokens), below: " + prefill;
+    row.set("prefill", prefill);
     types.push_back(row);
   }
   d.set("types", types);

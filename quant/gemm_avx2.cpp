@@ -6,7 +6,9 @@
 // that stays below 32768, then one `vpmaddwd` applies the row's sub-scale and widens to int32.
 // Activations are read in place (signed Q8_K / Q8_0 / Q8_1); the offset and mins are removed
 // with the activation's block sums, so every integer sum equals the scalar reference's.
-// Q8_0, IQ4_NL and IQ4_XS (levels up to ±128) are left to the decode kernels.
+// Q8_0, IQ4_NL and IQ4_XS (levels up to ±128) have no such offset: their panel holds the signed
+// levels, and each step multiplies |w| by the activation carrying w's sign (|w| ≤ 128, |a| ≤ 127,
+// so a pair is at most 32512) and widens to int32 at once, through the sub-scale where there is one.
 // GCC 12 reports its own _mm256_undefined_* idiom (used by the gathers) as (maybe-)uninitialized.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -16,10 +18,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "quant/gemm_pack.h"
 #include "quant/gemm_unpack_avx2.h"
 #include "quant/kernels.h"
+#include "quant/q8_0h.h"
 #include "quant/q8_1.h"
 #include "quant/q8_k.h"
 
@@ -64,6 +68,21 @@ template <>
 struct Unsigned<BlockQ5_0> { static constexpr int kOffset = 16, kMax = 31; };
 template <>
 struct Unsigned<BlockQ5_1> { static constexpr int kOffset = 0, kMax = 31; };
+// Kept signed (see the top of the file): no offset, levels up to ±128.
+template <>
+struct Unsigned<BlockQ8_0> { static constexpr int kOffset = 0, kMax = 128; };
+template <>
+struct Unsigned<BlockIQ4NL> { static constexpr int kOffset = 0, kMax = 128; };
+template <>
+struct Unsigned<BlockIQ4XS> { static constexpr int kOffset = 0, kMax = 128; };
+
+template <class Block>
+constexpr bool kSigned = Unsigned<Block>::kMax > 63;
+
+// |w| · (a with w's sign), pair sums widened to int32 through `scale` (int16 pairs).
+inline __m256i signed_step(__m256i w, __m256i abs_w, __m256i a, __m256i scale) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(a, w)), scale);
+}
 
 // Steps (of 4 columns) whose maddubs results can be summed in int16: each is at most 2 · max · 127.
 template <class Block>
@@ -144,6 +163,18 @@ void micro_super(const uint8_t* panel, int64_t nsb, const uint8_t* act, size_t a
     for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
     for (int g = 0; g < L::kGroups; ++g) {
       const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + L::kSc + 32 * g));
+      if constexpr (kSigned<Block>) {
+#pragma GCC unroll 8
+        for (int st = 0; st < kSteps; ++st) {
+          const int col = g * L::kGroup + 4 * st;
+          const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + L::kW + 8 * col));
+          const __m256i abs_w = _mm256_abs_epi8(w);
+#pragma GCC unroll 4
+          for (int t = 0; t < T; ++t)
+            s[t] = _mm256_add_epi32(s[t], signed_step(w, abs_w, _mm256_set1_epi32(load_i32(qa + t * as + col)), sc));
+        }
+        continue;
+      }
       for (int c0 = 0; c0 < kSteps; c0 += kChunk) {
         __m256i sum16[T];
         for (int t = 0; t < T; ++t) sum16[t] = _mm256_setzero_si256();
@@ -165,7 +196,7 @@ void micro_super(const uint8_t* panel, int64_t nsb, const uint8_t* act, size_t a
     for (int t = 0; t < T; ++t) m[t] = _mm256_setzero_si256();
     const int16_t* bsums = reinterpret_cast<const BlockQ8K*>(a)->bsums;
 #pragma GCC unroll 8
-    for (int q = 0; q < 8; ++q) {
+    for (int q = 0; q < (L::kMin || Unsigned<Block>::kOffset != 0 ? 8 : 0); ++q) {
       const __m256i coef = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + L::kCoef + 32 * q));
       for (int t = 0; t < T; ++t)
         m[t] = _mm256_add_epi32(m[t], _mm256_madd_epi16(coef, _mm256_set1_epi32(load_i32(bsums + t * as / 2 + 2 * q))));
@@ -264,11 +295,16 @@ void pack_legacy_block(const Block* const* rows, int n, int64_t b, uint8_t* p) {
   std::memcpy(p + L::kM, m, sizeof(m));
 }
 
-// Activation block layout: Q8_0 {f16 d; qs} or Q8_1 {f16 d; f16 s; qs}.
+// Activation block layout: Q8_0 {f16 d; qs}, Q8_1 {f16 d; f16 s; qs}, or for Q8_0 weights
+// Q8_0H {f16 d[2]; qs} (one scale per 16-element half, so two integer sums per block).
 template <class Block>
-constexpr size_t kActQs = gemm::kLegacyMin<Block> ? 4 : 2;
+constexpr bool kHalves = std::is_same_v<Block, BlockQ8_0>;
 template <class Block>
-constexpr size_t kActBlock = gemm::kLegacyMin<Block> ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+constexpr size_t kActQs = gemm::kLegacyMin<Block> || kHalves<Block> ? 4 : 2;
+template <class Block>
+constexpr size_t kActBlock = gemm::kLegacyMin<Block> ? sizeof(BlockQ8_1)
+                             : kHalves<Block>        ? sizeof(BlockQ8_0H)
+                                                     : sizeof(BlockQ8_0);
 
 template <class Block, int T>
 void micro_legacy(const uint8_t* panel, int64_t nb, const uint8_t* act, size_t as, const int32_t* sums, size_t ss,
@@ -282,6 +318,32 @@ void micro_legacy(const uint8_t* panel, int64_t nb, const uint8_t* act, size_t a
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* p = panel + size_t(b) * L::kStride;
     const uint8_t* a = act + size_t(b) * kActBlock<Block>;
+    if constexpr (kSigned<Block>) {
+      // One integer sum per activation scale (per half for Q8_0H), folded into acc at once.
+      constexpr int kH = kHalves<Block> ? 2 : 1;
+      const __m256 d = _mm256_load_ps(reinterpret_cast<const float*>(p + L::kD));
+#pragma GCC unroll 2
+      for (int h = 0; h < kH; ++h) {
+        __m256i s[T];
+        for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int st = h * 8 / kH; st < (h + 1) * 8 / kH; ++st) {
+          const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + L::kW + 32 * st));
+          const __m256i abs_w = _mm256_abs_epi8(w);
+#pragma GCC unroll 4
+          for (int t = 0; t < T; ++t) {
+            const __m256i av = _mm256_set1_epi32(load_i32(a + t * as + kActQs<Block> + 4 * st));
+            s[t] = _mm256_add_epi32(s[t], signed_step(w, abs_w, av, ones));
+          }
+        }
+        for (int t = 0; t < T; ++t) {
+          uint16_t dh;
+          std::memcpy(&dh, a + t * as + 2 * h, 2);
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(dh))), acc[t]);
+        }
+      }
+      continue;
+    }
     __m256i s[T];
     for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
     for (int c0 = 0; c0 < 8; c0 += kChunk) {
@@ -416,6 +478,9 @@ void fill_gemm_avx2(KernelTable& t, const CpuFeatures& cpu) {
   install_legacy<BlockQ4_1>(t, QType::Q4_1, 8);
   install_legacy<BlockQ5_0>(t, QType::Q5_0, 12);
   install_legacy<BlockQ5_1>(t, QType::Q5_1, 8);
+  install_legacy<BlockIQ4NL>(t, QType::IQ4_NL, 8);
+  install_super<BlockIQ4XS>(t, QType::IQ4_XS, 16);
+  install_legacy<BlockQ8_0>(t, QType::Q8_0, 8);
 }
 
 }  // namespace kq

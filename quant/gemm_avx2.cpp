@@ -478,8 +478,8 @@ void fill_gemm_avx2(KernelTable& t, const CpuFeatures& cpu) {
   install_legacy<BlockQ4_1>(t, QType::Q4_1, 8);
   install_legacy<BlockQ5_0>(t, QType::Q5_0, 12);
   install_legacy<BlockQ5_1>(t, QType::Q5_1, 8);
-  install_legacy<BlockIQ4NL>(t, QType::IQ4_NL, 8);
-  install_super<BlockIQ4XS>(t, QType::IQ4_XS, 16);
+  install_legacy<BlockIQ4NL>(t, QType::IQ4_NL, 12);
+  install_super<BlockIQ4XS>(t, QType::IQ4_XS, 12);
   install_legacy<BlockQ8_0>(t, QType::Q8_0, 8);
 }
 

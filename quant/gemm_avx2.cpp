@@ -1,10 +1,10 @@
-// AVX2 prefill GEMM: weight rows unpacked once per tile into an unsigned 8-bit panel, maddubs micro-kernel over all tokens.
+// AVX2 prefill GEMM: weight rows unpacked once per tile into an 8-bit panel, maddubs micro-kernel over all tokens.
 //
 // Layout. Micro-tiles of 8 rows (one ymm of int32 lanes). For every 4 columns the panel holds
 // 8 rows × 4 unsigned bytes u = w + offset ≤ 63, so `vpmaddubsw` (u8 × s8 → saturating int16
 // pair sums) never saturates: |2 · 63 · 127| < 32768. Several steps are summed in int16 while
 // that stays below 32768, then one `vpmaddwd` applies the row's sub-scale and widens to int32.
-// Activations are read in place (signed Q8_K / Q8_0 / Q8_1); the offset and mins are removed
+// Activations are read in place (signed Q8_K / Q8_0 / Q8_0H / Q8_1); the offset and mins are removed
 // with the activation's block sums, so every integer sum equals the scalar reference's.
 // Q8_0, IQ4_NL and IQ4_XS (levels up to ±128) have no such offset: their panel holds the signed
 // levels, and each step multiplies |w| by the activation carrying w's sign (|w| ≤ 128, |a| ≤ 127,

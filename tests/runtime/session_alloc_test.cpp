@@ -10,7 +10,10 @@
 #include "tests/support/testdata.h"
 
 // Counts the C++ heap allocations of the whole test program; the test reads the count around
-// the code it checks. (The other operator new forms call these two.)
+// the code it checks. (The other operator new forms call these two.) Not under AddressSanitizer:
+// its runtime defines every operator new form itself, so memory from its nothrow/array forms would
+// reach these deletes (alloc-dealloc-mismatch in every test of the program).
+#if !defined(__SANITIZE_ADDRESS__)
 namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
@@ -30,8 +33,13 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#endif
 
 TEST_CASE("session: decode steps allocate no memory, on one thread or a team", "[model]") {
+#if defined(__SANITIZE_ADDRESS__)
+  SUCCEED("allocation counting is off under AddressSanitizer");
+  return;
+#else
   {  // the counter sees this program's allocations
     const long before = g_allocations.load();
     std::vector<int> v(4, 1);
@@ -50,4 +58,5 @@ TEST_CASE("session: decode steps allocate no memory, on one thread or a team", "
     for (int i = 0; i < 16; ++i) s.eval(token);
     CHECK(g_allocations.load() - before == 0);
   }
+#endif
 }

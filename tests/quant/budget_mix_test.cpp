@@ -106,7 +106,7 @@ TEST_CASE("sample_rows: all rows of a small weight, evenly spaced ones of a big 
   CHECK(kq::sample_rows(3, 1000, 10) == std::vector<int64_t>{0});  // at least one row
 }
 
-TEST_CASE("measure_quant_errors: energy is the weighted sum of squares; more bits, less error", "[quant][budget]") {
+TEST_CASE("measure_quant_errors: energy is the weighted sum of squares and more bits give less error", "[quant][budget]") {
   const int64_t n = 256, rows = 8;
   std::mt19937 rng(7);
   std::normal_distribution<float> g(0.0f, 1.0f);

@@ -71,7 +71,7 @@ TEST_CASE("chat formats are detected from their Jinja markers", "[chat]") {
   CHECK(std::string(chat_format_name(ChatFormat::kGemma)) == "gemma");
 }
 
-TEST_CASE("a literal default system prompt written with \\n escapes is found", "[chat]") {
+TEST_CASE("a literal default system prompt written with backslash-n escapes is found", "[chat]") {
   ChatTemplate t;
   REQUIRE(ChatTemplate::detect(
       "{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are Qwen.\\nBe kind.<|im_end|>\\n' "

@@ -79,7 +79,7 @@ TEST_CASE("memory budget: a small machine keeps at least the minimum margin", "[
   CHECK_THROWS_AS(kq::memory_budget(fake({})), kq::Error);
 }
 
-TEST_CASE("memory budget: inactive file cache is not counted as used; cgroup v1 limits count", "[runtime]") {
+TEST_CASE("memory budget: inactive file cache is not counted as used and cgroup v1 limits count", "[runtime]") {
   const uint64_t g = uint64_t(1) << 30;
   // v2: 2 GiB limit, 1.5 GiB charged of which 1 GiB is inactive page cache: 1.5 GiB free.
   const kq::MemoryBudget v2 = kq::memory_budget(fake({

@@ -174,7 +174,7 @@ TEST_CASE("uniform draws come from the standard mt19937_64 sequence", "[sampler]
   }
 }
 
-TEST_CASE("the same seed gives the same tokens; the draw follows the probabilities", "[sampler]") {
+TEST_CASE("the same seed gives the same tokens and the draw follows the probabilities", "[sampler]") {
   SamplerParams p;
   p.temp = 1.0f;
   p.top_k = 0;

@@ -9,7 +9,7 @@
 using kq::PreTokenizer;
 using Words = std::vector<std::string>;
 
-TEST_CASE("pretokenizer: every known name builds; unknown names are errors", "[tokenizer]") {
+TEST_CASE("pretokenizer: every known name builds and unknown names are errors", "[tokenizer]") {
   for (const std::string& name : PreTokenizer::known_names()) {
     INFO(name);
     CHECK_NOTHROW(PreTokenizer::create(name).split("Hello, world! 123 \xF0\x9F\x98\x81\n"));

@@ -34,21 +34,21 @@ void imatrix_weights(const float* x, const float* qw, float sigma2, float* w) {
 
 // Members every k-quant codec shares: the 256-element block, the row functions, and the imatrix
 // weights with sigma^2 = kSigmaFactor * mean(x^2) over the super-block.
-template <class B, float kSigmaFactor = 2.0f>
+template <class B, int kSigmaFactor = 2>  // an int: clang (the fuzz build) takes no float template arguments
 struct KCodecBase {
   using Block = B;
   static constexpr int kBlock = 256;
   void (*reference)(const float*, void*, int64_t, const float*);
   void (*dequantize_row)(const void*, float*, int64_t);
   void weights(const float* x, const float* qw, float, float* w) const {
-    imatrix_weights(x, qw, block_sigma2(x, kSigmaFactor), w);
+    imatrix_weights(x, qw, block_sigma2(x, float(kSigmaFactor)), w);
   }
   void dequantize(const Block& b, float* y) const { dequantize_row(&b, y, 256); }
   int seeds(const float*, const Params&, Params*) const { return 0; }
 };
 
 // Q2_K: 16 groups of 16, 4-bit scales and mins, levels 0..3.
-struct Q2KCodec : KCodecBase<BlockQ2K, 1.0f> {
+struct Q2KCodec : KCodecBase<BlockQ2K, 1> {
   refine::Layout layout{16, 16, 0, 15, 0, 15, true};
   refine::UniformLevels levels{0, 3};
   Params decode(const Block& b) const {

@@ -149,6 +149,25 @@ void for_token_ranges(int n, int n_threads, bool parallel, Fn&& fn) {
   }
 }
 
+// The attention of n tokens at positions pos0.. over the cache: queries q ([n][H·Dk]), output
+// out ([n][H·Dv]); the caller sets the layer (il) before each use.
+AttentionBatch attention_batch(const ModelConfig& c, const KvCache& cache, int pos0, int n, float* q, float* out) {
+  AttentionBatch attn;
+  attn.cache = &cache;
+  attn.pos0 = pos0;
+  attn.n_tokens = n;
+  attn.n_head = c.n_head;
+  attn.n_head_kv = c.n_head_kv;
+  attn.head_dim_k = c.head_dim;
+  attn.head_dim_v = c.head_dim_v;
+  attn.scale = 1.0f / std::sqrt(float(c.head_dim));
+  attn.q = q;
+  attn.q_stride = size_t(c.n_embd_q());
+  attn.out = out;
+  attn.out_stride = size_t(c.n_embd_o());
+  return attn;
+}
+
 // Below this many tokens the element-wise passes are too short for a parallel region to pay off.
 constexpr int kParallelTokens = 4;
 // Attention of fewer flops than this runs on the calling thread (short decode contexts).
@@ -161,7 +180,7 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
   const ModelWeights& w = model_.weights();
   // Row widths of the activation buffers: residual, queries, keys, values, attention output, FFN.
   const size_t n_e = size_t(c.n_embd), n_q = size_t(c.n_embd_q()), n_k = size_t(c.n_embd_k());
-  const size_t n_v = size_t(c.n_embd_v()), n_o = size_t(c.n_embd_o()), n_f = size_t(c.n_ff);
+  const size_t n_v = size_t(c.n_embd_v()), n_f = size_t(c.n_ff);
   float* x = x_.data();
   float* xb = xb_.data();
   float* xo = xo_.data();
@@ -189,19 +208,7 @@ void Session::forward(const int32_t* tokens, int n, int pos0, int out_from, floa
     }
   });
 
-  AttentionBatch attn;
-  attn.cache = &cache_;
-  attn.pos0 = pos0;
-  attn.n_tokens = n;
-  attn.n_head = c.n_head;
-  attn.n_head_kv = c.n_head_kv;
-  attn.head_dim_k = c.head_dim;
-  attn.head_dim_v = c.head_dim_v;
-  attn.scale = 1.0f / std::sqrt(float(c.head_dim));
-  attn.q = q;
-  attn.q_stride = n_q;
-  attn.out = att_.data();
-  attn.out_stride = n_o;
+  AttentionBatch attn = attention_batch(c, cache_, pos0, n, q, att_.data());
   const int n_items = attn.plan(nt);
   const bool par_attn = nt > 1 && n_items > 1 && attn.flops() >= kParallelAttentionFlops;
 
@@ -305,7 +312,7 @@ void Session::forward_decode(const int32_t* tokens, int n, int pos0, int out_fro
   const ModelWeights& w = model_.weights();
   // The per-token steps are forward()'s, in the same order, so the logits are the same bits.
   const size_t n_e = size_t(c.n_embd), n_q = size_t(c.n_embd_q()), n_k = size_t(c.n_embd_k());
-  const size_t n_v = size_t(c.n_embd_v()), n_o = size_t(c.n_embd_o()), n_f = size_t(c.n_ff);
+  const size_t n_v = size_t(c.n_embd_v()), n_f = size_t(c.n_ff);
   float* x = x_.data();
   float* xb = xb_.data();
   float* xo = xo_.data();
@@ -319,19 +326,7 @@ void Session::forward_decode(const int32_t* tokens, int n, int pos0, int out_fro
   const OpsKernels& ops = ops_kernels();
   const TypeTraits& embd_type = type_traits(w.token_embd.type);
 
-  AttentionBatch attn;
-  attn.cache = &cache_;
-  attn.pos0 = pos0;
-  attn.n_tokens = n;
-  attn.n_head = c.n_head;
-  attn.n_head_kv = c.n_head_kv;
-  attn.head_dim_k = c.head_dim;
-  attn.head_dim_v = c.head_dim_v;
-  attn.scale = 1.0f / std::sqrt(float(c.head_dim));
-  attn.q = q;
-  attn.q_stride = n_q;
-  attn.out = att_.data();
-  attn.out_stride = n_o;
+  AttentionBatch attn = attention_batch(c, cache_, pos0, n, q, att_.data());
   const int n_items = attn.plan(nt);
   const bool par_attn = n_items > 1 && attn.flops() >= kParallelAttentionFlops;
 
